@@ -1,0 +1,1 @@
+"""Everything readers add to a text (see the annotation issues)."""

@@ -1,0 +1,61 @@
+"""Which PostgreSQL Marginalia talks to: the one DATABASE_URL names, else an embedded one.
+
+The embedded server comes from the `pgserver` package (PostgreSQL binaries in a wheel) and keeps
+its data under `var/pgdata`, so a second `make run` finds the same documents and accounts.
+There is no SQLite fallback: every code path, the tests included, runs on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+EMBEDDED_DIR_NAME = "pgdata"
+
+
+def database_settings(url: str | None, var_dir: Path) -> dict:
+    """Django's DATABASES["default"] for `url`, or for the embedded server when it is None."""
+    if url:
+        config = dj_database_url.parse(url, conn_max_age=0)
+        if not config["ENGINE"].endswith("postgresql"):
+            raise ValueError(f"DATABASE_URL must name a PostgreSQL database, not {url!r}.")
+        config["DESCRIPTION"] = describe_url(url)
+    else:
+        config = _embedded(var_dir / EMBEDDED_DIR_NAME)
+    # Django's built-in psycopg 3 pool: connections are reused across requests and threads.
+    config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 20, "timeout": 10}
+    return config
+
+
+def describe_url(url: str) -> str:
+    """The URL with any password masked, for saying at start which database is in use."""
+    parts = urlsplit(url)
+    host = parts.hostname or "local socket"
+    port = f":{parts.port}" if parts.port else ""
+    return f"PostgreSQL {parts.path.lstrip('/')} at {host}{port} (from DATABASE_URL)"
+
+
+def _embedded(data_dir: Path) -> dict:
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (as on servers and in CI): harmless.
+        warnings.simplefilter("ignore")
+        import pgserver  # imported here: only needed when no DATABASE_URL is given
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # cleanup_mode="stop": the server stops when the last process using it exits; the data
+        # stays under data_dir for the next run.
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    info = server.get_postmaster_info()
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "postgres",
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(info.socket_dir),
+        "PORT": str(info.port or ""),
+        "CONN_MAX_AGE": 0,
+        "DESCRIPTION": f"embedded PostgreSQL (pgserver) with data in {data_dir}",
+    }
