@@ -7,21 +7,31 @@ paragraph HTML (made by reader.importing) or a number/key we generated ([a-z0-9-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from html import unescape
 
 from django.utils.safestring import SafeString, mark_safe
 
 from reader.models import Paragraph
 
 Kind = Paragraph.Kind
+_TAG = re.compile(r"<[^>]*>")
 
 
-def render_paragraphs(paragraphs: Iterable[Paragraph]) -> SafeString:
+def render_paragraphs(paragraphs: Iterable[Paragraph], *, title: str = "") -> SafeString:
+    """The body HTML. With `title`, headings are rendered as the page's h1 (id="doc-title"):
+    used for a first heading that repeats the document's title (see heading_repeats_title)."""
     out: list[str] = []
+
     # The lists open around the current item, outermost first (True = ordered). Each open list
     # has an open <li>: a deeper list nests inside it.
     lists: list[bool] = []
     for paragraph in paragraphs:
+        if title and paragraph.kind == Kind.HEADING:
+            h1 = f'<h1 class="ptext" id="doc-title">{paragraph.html}</h1>'
+            out.append(f"{_open('div', paragraph)}{h1}</div>")
+            continue
         if paragraph.kind != Kind.LIST_ITEM:
             while lists:
                 out.append(_close_list(lists.pop()))
@@ -42,6 +52,13 @@ def render_paragraphs(paragraphs: Iterable[Paragraph]) -> SafeString:
     while lists:
         out.append(_close_list(lists.pop()))
     return mark_safe("".join(out))
+
+
+def heading_repeats_title(paragraphs: list[Paragraph], title: str) -> bool:
+    """Whether the first paragraph is a heading saying exactly the document's title."""
+    if not paragraphs or paragraphs[0].kind != Kind.HEADING:
+        return False
+    return unescape(_TAG.sub("", paragraphs[0].html)) == title
 
 
 def _close_list(ordered: bool) -> str:

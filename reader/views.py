@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from reader.forms import ImportForm, SignupForm
 from reader.importing import ImportRefused
-from reader.layout import render_paragraphs
+from reader.layout import heading_repeats_title, render_paragraphs
 from reader.models import Document, Paragraph
 from reader.services import document_import
 
@@ -37,10 +37,20 @@ def document(request: HttpRequest, slug: str) -> HttpResponse:
     paragraphs = Paragraph.objects.filter(revision_id=doc.current_revision_id).only(
         "position", "key", "kind", "level", "ordered", "html"
     )
+    paragraphs = list(paragraphs)
+    # A first heading that repeats the title is shown as the page's title (and stays paragraph
+    # 1, annotatable like any other) instead of printing the title twice.
+    title_paragraph = paragraphs.pop(0) if heading_repeats_title(paragraphs, doc.title) else None
     return render(
         request,
         "reader/document.html",
-        {"document": doc, "body": render_paragraphs(paragraphs)},
+        {
+            "document": doc,
+            "title_html": render_paragraphs([title_paragraph], title=doc.title)
+            if title_paragraph
+            else "",
+            "body": render_paragraphs(paragraphs),
+        },
     )
 
 
