@@ -184,3 +184,7 @@ LOGGING = {
         "pgserver": {"level": "WARNING"},
     },
 }
+
+# Annotations.
+ANNOTATION_BODY_MAX_CHARS = env_int("ANNOTATION_BODY_MAX_CHARS", 10_000)
+ANNOTATION_MAX_PARAGRAPHS = env_int("ANNOTATION_MAX_PARAGRAPHS", 200)

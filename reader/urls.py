@@ -10,7 +10,6 @@ urlpatterns = [
     path("documents/<slug:slug>/p/<slug:key>/", views.paragraph, name="paragraph"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("markdownx/", include("markdownx.urls")),
     path("", include("annotations.urls")),
     path("admin/", admin.site.urls),
 ]

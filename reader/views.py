@@ -7,15 +7,19 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models.functions import Length
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from annotations import policy
+from annotations.models import Annotation
+from annotations.reading import layer_choices, page_marks
 from reader.forms import ImportForm, SignupForm
 from reader.importing import ImportRefused
-from reader.layout import heading_repeats_title, render_paragraphs
+from reader.layout import Decor, heading_repeats_title, render_paragraphs
 from reader.models import Document, Paragraph
 from reader.services import document_import
 
@@ -33,11 +37,13 @@ def library(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def document(request: HttpRequest, slug: str) -> HttpResponse:
-    doc = get_object_or_404(Document.objects.select_related("current_revision"), slug=slug)
-    paragraphs = Paragraph.objects.filter(revision_id=doc.current_revision_id).only(
-        "position", "key", "kind", "level", "ordered", "html"
+    doc = get_object_or_404(
+        Document.objects.select_related("current_revision").defer("current_revision__source_text"),
+        slug=slug,
     )
-    paragraphs = list(paragraphs)
+    layer = current_layer(request)
+    paragraphs = list(page_paragraphs(doc.current_revision_id))
+    decor = reading_decor(request, doc, paragraphs, layer)
     # A first heading that repeats the title is shown as the page's title (and stays paragraph
     # 1, annotatable like any other) instead of printing the title twice.
     title_paragraph = paragraphs.pop(0) if heading_repeats_title(paragraphs, doc.title) else None
@@ -46,11 +52,51 @@ def document(request: HttpRequest, slug: str) -> HttpResponse:
         "reader/document.html",
         {
             "document": doc,
-            "title_html": render_paragraphs([title_paragraph], title=doc.title)
+            "title_key": title_paragraph.key if title_paragraph else "",
+            "title_html": render_paragraphs([title_paragraph], title=doc.title, decor=decor)
             if title_paragraph
             else "",
-            "body": render_paragraphs(paragraphs),
+            "body": render_paragraphs(paragraphs, decor=decor),
+            "layer": layer,
+            "layers": layer_choices(request.user),
+            "can_annotate": decor.can_annotate,
+            "colours": Annotation.Colour.choices,
         },
+    )
+
+
+def page_paragraphs(revision_id: int | None):
+    """The paragraphs a reading page draws, with their text length for anchoring marks."""
+    return (
+        Paragraph.objects.filter(revision_id=revision_id)
+        .only("position", "key", "kind", "level", "ordered", "html")
+        .annotate(length=Length("text"))
+    )
+
+
+def current_layer(request: HttpRequest) -> str:
+    layer = request.GET.get("layer") or policy.LAYER_ALL
+    return layer[:120]
+
+
+def reading_decor(request: HttpRequest, doc: Document, paragraphs, layer: str) -> Decor:
+    """The viewer's marks and counts for `paragraphs` (all of them, or a few after a change)."""
+    marks = page_marks(
+        user=request.user,
+        document_id=doc.pk,
+        revision_id=doc.current_revision_id,
+        layer=layer,
+        paragraphs=[(p.position, p.key, p.length) for p in paragraphs],
+    )
+    notes_url = reverse("paragraph_notes", kwargs={"slug": doc.slug, "key": "KEY"})
+    notes_url = notes_url.replace("KEY", "{key}")
+    if layer != policy.LAYER_ALL:
+        notes_url += "?" + urlencode({"layer": layer})
+    return Decor(
+        marks=marks.spans,
+        counts=marks.counts,
+        can_annotate=policy.can_annotate(request.user),
+        notes_url=notes_url,
     )
 
 

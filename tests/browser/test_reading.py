@@ -14,7 +14,7 @@ def test_paragraph_number_link_scrolls_to_and_targets_its_paragraph(live_server,
     call_command("load_demo", verbosity=0)
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="Reading Together: A Short Guide").click()
-    page.wait_for_selector("#doc-title")
+    page.wait_for_selector("article.document h1")
 
     doc = Document.objects.get()
     paragraphs = list(doc.current_revision.paragraphs.order_by("position"))

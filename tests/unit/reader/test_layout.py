@@ -29,7 +29,7 @@ def test_each_paragraph_has_its_anchor_and_number_link():
     html = render_paragraphs([para(0), para(1, "heading", level=2)])
     assert '<div class="para kind-paragraph" id="p-k0" data-key="k0">' in html
     assert '<a class="pnum" href="#p-k1" aria-label="Paragraph 2">2</a>' in html
-    assert '<h3 class="ptext">text 1</h3>' in html
+    assert '<h3 class="ptext" id="t-k1">text 1</h3>' in html
 
 
 def test_nested_lists_open_inside_their_parent_item_and_close_in_order():
@@ -73,4 +73,4 @@ def test_a_deep_item_without_parents_nests_one_level_at_a_time():
 def test_quotes_and_code_keep_their_elements():
     html = render_paragraphs([para(0, "blockquote"), para(1, "code")])
     assert '<blockquote class="para kind-blockquote" id="p-k0"' in html
-    assert '<pre class="ptext"><code>text 1</code></pre>' in html
+    assert '<pre class="ptext" id="t-k1"><code>text 1</code></pre>' in html

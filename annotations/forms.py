@@ -1,0 +1,98 @@
+"""Forms for notes and groups. They check shapes; annotations.services checks meaning."""
+
+from __future__ import annotations
+
+from django import forms
+from markdownx.widgets import MarkdownxWidget
+
+from annotations.models import Annotation, Group
+
+Visibility = Annotation.Visibility
+
+
+class NoteFields(forms.Form):
+    """What a reader writes about a passage: shared by the create and edit forms."""
+
+    colour = forms.ChoiceField(
+        choices=Annotation.Colour.choices,
+        initial=Annotation.Colour.YELLOW,
+        widget=forms.RadioSelect(attrs={"class": "colour-choice"}),
+    )
+    body = forms.CharField(
+        required=False,
+        strip=False,
+        label="Note",
+        help_text="Markdown: **bold**, *italic*, [links](https://example.org), lists, quotes.",
+        widget=MarkdownxWidget(attrs={"rows": 6, "aria-describedby": "note-help"}),
+    )
+    tags = forms.CharField(
+        required=False,
+        max_length=600,
+        help_text="Separate tags with commas.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "placeholder": "e.g. metaphor, key idea"}
+        ),
+    )
+    visibility = forms.ChoiceField(
+        choices=Visibility.choices,
+        initial=Visibility.PRIVATE,
+        label="Who can see it",
+        widget=forms.RadioSelect,
+    )
+    group = forms.ModelChoiceField(
+        queryset=Group.objects.none(),
+        required=False,
+        empty_label="Choose a group",
+        help_text="For “A group”: which of your groups.",
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and user.is_authenticated:
+            self.fields["group"].queryset = Group.objects.filter(memberships__user=user)
+        # A bad group id is reported like any other audience problem, in the reader's words.
+        self.fields["group"].error_messages["invalid_choice"] = (
+            "You can only share notes with a group you belong to."
+        )
+
+
+class AnnotationCreateForm(NoteFields):
+    start_key = forms.CharField(max_length=24, widget=forms.HiddenInput)
+    start_offset = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    end_key = forms.CharField(max_length=24, widget=forms.HiddenInput)
+    end_offset = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    exact = forms.CharField(strip=False, widget=forms.HiddenInput)
+
+
+class AnnotationEditForm(NoteFields):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class GroupForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class InviteForm(forms.Form):
+    expires_in_days = forms.TypedChoiceField(
+        label="The new link works",
+        choices=[
+            ("", "until renewed"),
+            ("1", "for 1 day"),
+            ("7", "for 7 days"),
+            ("30", "for 30 days"),
+        ],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+
+class MyNotesFilter(forms.Form):
+    document = forms.CharField(required=False)
+    tag = forms.CharField(required=False, max_length=50)
+    visibility = forms.ChoiceField(
+        required=False, choices=[("", "Any visibility"), *Visibility.choices]
+    )

@@ -1,0 +1,68 @@
+"""Drawing highlights into a paragraph's HTML on the server, so the browser anchors nothing.
+
+The paragraph HTML made on import holds only inline tags, and its text nodes are exactly the
+paragraph's canonical text (see reader.importing). So offsets into that text can be found by
+walking the text nodes; every stretch of text covered by one or more spans is wrapped in one
+<mark> per covering annotation, opened and closed inside the same text node, which keeps the
+result well nested whatever inline tags and overlapping spans there are.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from html import escape, unescape
+
+_TOKENS = re.compile(r"(<[^>]*>)")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int  # code point offsets into the paragraph's text
+    end: int
+    annotation_id: int
+    colour: str
+    is_note: bool
+    label: str  # e.g. "Yellow note by ada": the mark's tooltip
+
+
+def draw_marks(html: str, spans: list[Span]) -> str:
+    """`html` with a <mark data-annotation="<id>"> around each span's text."""
+    if not spans:
+        return html
+    # Outer marks first: earlier starts, then longer spans.
+    spans = sorted(spans, key=lambda s: (s.start, -s.end, s.annotation_id))
+    opening = {s.annotation_id: _open_tag(s) for s in spans}
+    boundaries = sorted({b for s in spans for b in (s.start, s.end)})
+    tokens = _TOKENS.split(html) if ("<" in html or "&" in html) else [html]
+    out: list[str] = []
+    position = 0
+    for token in tokens:
+        if not token:
+            continue
+        if token[0] == "<":
+            out.append(token)
+            continue
+        text = unescape(token) if "&" in token else token
+        token_end = position + len(text)
+        cuts = [position, *(b for b in boundaries if position < b < token_end), token_end]
+        for lo, hi in itertools.pairwise(cuts):
+            piece = escape(text[lo - position : hi - position], quote=False)
+            covering = [s for s in spans if s.start <= lo and s.end >= hi]
+            if covering:
+                out.append("".join(opening[s.annotation_id] for s in covering))
+                out.append(piece)
+                out.append("</mark>" * len(covering))
+            else:
+                out.append(piece)
+        position = token_end
+    return "".join(out)
+
+
+def _open_tag(span: Span) -> str:
+    note = " has-note" if span.is_note else ""
+    return (
+        f'<mark class="hl c-{span.colour}{note}" data-annotation="{span.annotation_id}" '
+        f'title="{escape(span.label)}">'
+    )

@@ -1,0 +1,92 @@
+// The side panel (a sheet at the bottom on a phone): opens on a mark or a paragraph's count,
+// shows what the server sends, keeps focus where a keyboard user expects it.
+
+const panel = document.getElementById("panel");
+const article = document.querySelector("article.document");
+let invoker = null;
+
+function layerQuery() {
+  const layer = article?.dataset.layer;
+  return layer && layer !== "all" ? `?layer=${encodeURIComponent(layer)}` : "";
+}
+
+function open(url, from) {
+  invoker = from || document.activeElement;
+  htmx.ajax("GET", url, { target: "#panel", swap: "innerHTML" });
+}
+
+function close() {
+  panel.hidden = true;
+  panel.replaceChildren();
+  document.body.classList.remove("panel-open");
+  for (const mark of document.querySelectorAll("mark.is-current")) mark.classList.remove("is-current");
+  if (invoker && document.contains(invoker)) invoker.focus();
+  invoker = null;
+}
+
+document.addEventListener("marginalia:open-panel", (event) => {
+  invoker = event.detail?.invoker || document.activeElement;
+});
+
+document.addEventListener("click", (event) => {
+  const count = event.target.closest("a.count");
+  if (count) {
+    event.preventDefault();
+    open(count.getAttribute("href"), count);
+    return;
+  }
+  const mark = event.target.closest("mark[data-annotation]");
+  if (mark && window.getSelection().isCollapsed) {
+    open(`/annotations/${mark.dataset.annotation}/${layerQuery()}`, mark);
+    for (const m of document.querySelectorAll("mark.is-current")) m.classList.remove("is-current");
+    for (const m of document.querySelectorAll(`mark[data-annotation="${mark.dataset.annotation}"]`)) {
+      m.classList.add("is-current");
+    }
+    return;
+  }
+  if (event.target.closest(".panel-close")) {
+    event.preventDefault();
+    close();
+    return;
+  }
+  const show = event.target.closest("a.show-in-text");
+  if (show && article) {
+    const first = document.querySelector(`mark[data-annotation="${show.dataset.annotation}"]`);
+    if (first) {
+      event.preventDefault();
+      for (const m of document.querySelectorAll("mark.is-current")) m.classList.remove("is-current");
+      for (const m of document.querySelectorAll(`mark[data-annotation="${show.dataset.annotation}"]`)) {
+        m.classList.add("is-current");
+      }
+      first.scrollIntoView({ block: "center" });
+    }
+  }
+});
+
+panel.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    event.preventDefault();
+    close();
+  }
+});
+
+// Whatever lands in the panel: show it, and move focus into it (its heading, or the editor),
+// so a keyboard or screen-reader user is where the new content is.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target !== panel) return;
+  if (!panel.firstElementChild) return;
+  panel.hidden = false;
+  document.body.classList.add("panel-open");
+  const fresh = panel.querySelector(".note.is-new");
+  const editor = panel.querySelector("textarea");
+  const heading = panel.querySelector("h2");
+  if (editor) {
+    editor.focus();
+  } else if (fresh) {
+    fresh.focus({ preventScroll: true });
+    fresh.scrollIntoView({ block: "nearest" });
+  } else if (heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+});
