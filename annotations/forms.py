@@ -46,8 +46,9 @@ class NoteFields(forms.Form):
         help_text="For “A group”: which of your groups.",
     )
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user=None, audience_optional=False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["visibility"].required = not audience_optional
         if user is not None and user.is_authenticated:
             self.fields["group"].queryset = Group.objects.filter(memberships__user=user)
         # A bad group id is reported like any other audience problem, in the reader's words.
@@ -57,6 +58,9 @@ class NoteFields(forms.Form):
 
 
 class AnnotationCreateForm(NoteFields):
+    """A new highlight or note. The toolbar's Highlight sends no audience: it gets the reader's
+    last choice (see views._last_audience)."""
+
     start_key = forms.CharField(max_length=24, widget=forms.HiddenInput)
     start_offset = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
     end_key = forms.CharField(max_length=24, widget=forms.HiddenInput)

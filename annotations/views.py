@@ -203,11 +203,15 @@ def annotation_create(request: HttpRequest, slug: str) -> HttpResponse:
         if request.htmx:
             return _error(request, "Log in to annotate.", status=403)
         return redirect(f"{reverse('login')}?next={document.get_absolute_url()}")
-    form = AnnotationCreateForm(request.POST, user=request.user)
+    form = AnnotationCreateForm(request.POST, user=request.user, audience_optional=True)
     layer = _layer(request)
     if not form.is_valid():
         return _editor_error(request, form, document, layer)
     data = form.cleaned_data
+    if not data["visibility"]:
+        last = _last_audience(request.user)
+        data["visibility"] = last["visibility"]
+        data["group"] = Group.objects.filter(pk=last.get("group")).first()
     try:
         annotation = services.annotation_create(
             author=request.user,

@@ -90,3 +90,13 @@ document.body.addEventListener("htmx:afterSwap", (event) => {
     heading.focus();
   }
 });
+
+// Announcements stay on screen a few seconds, then clear (the live region has spoken by then).
+const status = document.getElementById("status");
+let statusTimer = null;
+if (status) {
+  new MutationObserver(() => {
+    window.clearTimeout(statusTimer);
+    if (status.textContent) statusTimer = window.setTimeout(() => status.replaceChildren(), 6000);
+  }).observe(status, { childList: true, characterData: true, subtree: true });
+}
