@@ -64,6 +64,9 @@ class AnnotationAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
 
+    def has_add_permission(self, request) -> bool:
+        return False
+
     @admin.display(description="Kind")
     def kind(self, annotation: Annotation) -> str:
         return "note" if annotation.is_note else "highlight"
