@@ -27,6 +27,8 @@ class Group(models.Model):
     # The invite link's secret. Regenerating it makes every earlier link useless.
     invite_token = models.CharField(max_length=64, unique=True, default=new_invite_token)
     invite_expires_at = models.DateTimeField(null=True, blank=True)
+    # New notes and replies by members wait for a moderator's approval.
+    pre_moderation = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -92,8 +94,14 @@ class Annotation(models.Model):
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
+        PENDING = "pending", "Waiting for a moderator"
         HIDDEN = "hidden", "Hidden by a moderator"
         DELETED = "deleted", "Deleted"
+
+    class Kind(models.TextChoices):
+        SPAN = "span", "On selected words"
+        PARAGRAPH = "paragraph", "On a whole paragraph"
+        DOCUMENT = "document", "On the whole document"
 
     class Colour(models.TextChoices):
         # Each colour has a name, shown wherever it is: colour is never the only signal.
@@ -110,8 +118,13 @@ class Annotation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations"
     )
 
+    # What it is on: words (a span), a whole paragraph or the whole document (a discussion
+    # opened without quoting words, the CommentPress way).
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SPAN)
     # The target: W3C TextPositionSelector offsets, refined to paragraphs. Offsets count Unicode
     # code points of the paragraphs' canonical text; positions order paragraphs in the revision.
+    # A paragraph discussion has start = end = its paragraph, offsets 0 and no quote; a
+    # document discussion has empty keys.
     start_key = models.CharField(max_length=24)
     start_offset = models.PositiveIntegerField()
     start_position = models.PositiveIntegerField()
@@ -135,6 +148,13 @@ class Annotation(models.Model):
         Group, null=True, blank=True, on_delete=models.CASCADE, related_name="annotations"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    moderation_reason = models.CharField(max_length=500, blank=True)  # shown to the author
+    # Discussion: a question with reactions and an accepted answer; a thread can be locked.
+    is_question = models.BooleanField(default=False)
+    answer = models.ForeignKey(
+        "Reply", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locked = models.BooleanField(default=False)
     # Bumped on every edit: an edit based on an older version is refused, never silently lost.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -151,9 +171,14 @@ class Annotation(models.Model):
                 name="annotation_group_iff_group_visibility",
             ),
             models.CheckConstraint(
-                condition=Q(start_position__lt=F("end_position"))
+                condition=~Q(kind="span")
+                | Q(start_position__lt=F("end_position"))
                 | (Q(start_position=F("end_position")) & Q(start_offset__lt=F("end_offset"))),
                 name="annotation_start_before_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["span", "paragraph", "document"]),
+                name="annotation_kind_known",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="annotation_version_positive"),
             models.CheckConstraint(
@@ -169,7 +194,6 @@ class Annotation(models.Model):
             # The reading page: a document's live annotations in text order.
             models.Index(
                 fields=["document", "start_position", "start_offset"],
-                condition=Q(status="active"),
                 name="annotation_page_idx",
             ),
             # My notes: a reader's own annotations, newest first.
@@ -185,6 +209,8 @@ class Annotation(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.kind != self.Kind.SPAN:
+            return f"Discussion {self.get_kind_display().lower()}"
         kind = "Note" if self.is_note else "Highlight"
         return f"{kind} on “{self.exact[:40]}”"
 
@@ -194,3 +220,279 @@ class Annotation(models.Model):
     @property
     def is_note(self) -> bool:
         return bool(self.body)
+
+
+class ReplyQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ReplyQuerySet:
+        from annotations import policy
+
+        return self.filter(policy.visible_replies(user))
+
+
+class Reply(models.Model):
+    """A message in a note's discussion thread. It is seen by exactly those who see the note."""
+
+    Status = Annotation.Status
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="replies")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="replies"
+    )
+    body = models.TextField()
+    body_html = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    moderation_reason = models.CharField(max_length=500, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReplyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "replies"
+        indexes = [
+            # A thread: all replies of one note in one query.
+            models.Index(fields=["annotation", "created_at"], name="reply_thread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply by {self.author_id} on {self.annotation_id}"
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('annotation', kwargs={'pk': self.annotation_id})}#reply-{self.pk}"
+
+
+class Reaction(models.Model):
+    class Kind(models.TextChoices):
+        PLUS_ONE = "plus_one", "+1"
+        SAME_QUESTION = "same_question", "Same question"
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Once each: the database, not a check in Python, stops a double count.
+            models.UniqueConstraint(
+                fields=["annotation", "user", "kind"], name="reaction_once_per_person"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["plus_one", "same_question"]), name="reaction_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.annotation_id}"
+
+
+class Flag(models.Model):
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        ABUSE = "abuse", "Abuse"
+        OFF_TOPIC = "off_topic", "Off-topic"
+        OTHER = "other", "Other"
+
+    flagger = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    annotation = models.ForeignKey(
+        Annotation, null=True, blank=True, on_delete=models.CASCADE, related_name="flags"
+    )
+    reply = models.ForeignKey(
+        Reply, null=True, blank=True, on_delete=models.CASCADE, related_name="flags"
+    )
+    # Where the flagged content lives: its group, or none for public content (site staff).
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    comment = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(annotation__isnull=False, reply__isnull=True)
+                | Q(annotation__isnull=True, reply__isnull=False),
+                name="flag_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["flagger", "annotation"],
+                condition=Q(annotation__isnull=False),
+                name="flag_annotation_once",
+            ),
+            models.UniqueConstraint(
+                fields=["flagger", "reply"],
+                condition=Q(reply__isnull=False),
+                name="flag_reply_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=["spam", "abuse", "off_topic", "other"]),
+                name="flag_reason_known",
+            ),
+        ]
+        indexes = [
+            # The moderation queue: open flags of one group (or of public content), oldest first.
+            models.Index(
+                fields=["group", "created_at"],
+                condition=Q(resolved_at__isnull=True),
+                name="flag_open_queue_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = f"note {self.annotation_id}" if self.annotation_id else f"reply {self.reply_id}"
+        return f"{self.get_reason_display()} flag on {target}"
+
+
+class ModerationAction(models.Model):
+    """The moderation log: one row per moderator act. Append-only — the app has no way to edit
+    or delete a row, and a database trigger (migration 0003) refuses UPDATE and DELETE."""
+
+    class Act(models.TextChoices):
+        DISMISS = "dismiss", "Dismissed the flags"
+        HIDE = "hide", "Hid"
+        UNHIDE = "unhide", "Unhid"
+        LOCK = "lock", "Locked the thread"
+        UNLOCK = "unlock", "Unlocked the thread"
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        REMOVE_MEMBER = "remove_member", "Removed a member"
+        BAN = "ban", "Banned a member"
+        UNBAN = "unban", "Lifted a ban"
+        PRE_MODERATION = "pre_moderation", "Changed pre-moderation"
+        MARK_ANSWER = "mark_answer", "Marked the answer"
+
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # PROTECT: a group with a moderation record cannot be deleted out from under it.
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    act = models.CharField(max_length=20, choices=Act.choices)
+    annotation = models.ForeignKey(
+        Annotation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reply = models.ForeignKey(
+        Reply, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The person acted on (removed, banned) or whose content it is.",
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    old_state = models.CharField(max_length=40, blank=True)
+    new_state = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["group", "-created_at"], name="moderation_log_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_act_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Ban(models.Model):
+    """A banned person cannot rejoin by invite link and loses access to the group's content."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "user"], name="ban_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} banned from {self.group_id}"
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Reply"
+        MENTION = "mention", "Mention"
+        MODERATION = "moderation", "Moderation"
+        ANSWER = "answer", "Answer"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    annotation = models.ForeignKey(
+        Annotation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reply = models.ForeignKey(
+        Reply, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The bell: a person's unread notifications.
+            models.Index(
+                fields=["recipient", "-created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+            models.Index(fields=["recipient", "-created_at"], name="notification_list_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ReaderSettings(models.Model):
+    """Per-person choices: email notifications, with a secret for one-click unsubscribe."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader_settings"
+    )
+    email_notifications = models.BooleanField(default=False)
+    unsubscribe_token = models.CharField(max_length=64, unique=True, default=new_invite_token)
+
+    class Meta:
+        verbose_name_plural = "reader settings"
+
+    def __str__(self) -> str:
+        return f"Settings of {self.user_id}"
+
+
+class RateCounter(models.Model):
+    """Counts a person's acts per time window, in PostgreSQL so every app process shares it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=20)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "action", "window_start"], name="rate_counter_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.user_id}: {self.count}"

@@ -1,14 +1,20 @@
 """Who may see and do what. The only place that decides it.
 
 Every page, fragment, count and list asks this module; nothing filters visibility on its own.
-Each permission is a small pure predicate over (user, object); `visible_annotations` is the
-same rule for the database, applied through `Annotation.objects.visible_to(user)`.
+Each permission is a small pure predicate over (user, object); `visible_annotations` and
+`visible_replies` are the same rules for the database, applied through
+`Annotation.objects.visible_to(user)` and `Reply.objects.visible_to(user)`.
 
 The rules:
 - private: the author only;
-- group: current members of the group;
+- group: current members of the group (banned or departed members lose access);
 - public: anyone who may read the document (every document is readable);
-- deleted: nobody; hidden: its author only (moderators arrive with moderation);
+- replies: exactly those who see their note, and the reply's own status below;
+- hidden or pending (waiting for approval): the author, and the moderators who can act on it —
+  the group's moderators and owner for group content, site staff for public content;
+  nobody else sees it or counts it;
+- deleted: nobody;
+- moderators act only inside their own group; site staff act on public content;
 - what a viewer may not see answers 404, never 403: its existence is not confirmed.
 """
 
@@ -16,11 +22,13 @@ from __future__ import annotations
 
 from django.db.models import Q, Subquery
 
-from annotations.models import Annotation, Group, Membership
+from annotations.models import Annotation, Ban, Group, Membership
 
 Visibility = Annotation.Visibility
 Status = Annotation.Status
 Role = Membership.Role
+MODERATING_ROLES = (Role.OWNER, Role.MODERATOR)
+AWAITING = (Status.HIDDEN, Status.PENDING)
 
 LAYER_ALL = "all"
 LAYER_MINE = "mine"
@@ -36,7 +44,13 @@ def _my_group_ids(user):
     return Subquery(Membership.objects.filter(user_id=user.pk).values("group_id"))
 
 
-# Reading annotations -------------------------------------------------------------------------
+def _moderated_group_ids(user):
+    return Subquery(
+        Membership.objects.filter(user_id=user.pk, role__in=MODERATING_ROLES).values("group_id")
+    )
+
+
+# Reading -------------------------------------------------------------------------------------
 
 
 def visible_annotations(user) -> Q:
@@ -46,7 +60,29 @@ def visible_annotations(user) -> Q:
         return public
     own = Q(author_id=user.pk) & ~Q(status=Status.DELETED)
     group = Q(visibility=Visibility.GROUP, status=Status.ACTIVE, group_id__in=_my_group_ids(user))
-    return own | public | group
+    moderated = Q(
+        visibility=Visibility.GROUP, status__in=AWAITING, group_id__in=_moderated_group_ids(user)
+    )
+    rule = own | public | group | moderated
+    if user.is_staff:
+        rule |= Q(visibility=Visibility.PUBLIC, status__in=AWAITING)
+    return rule
+
+
+def visible_replies(user) -> Q:
+    """The database form of can_view_reply: the note is visible, and so is the reply."""
+    visible_notes = Subquery(Annotation.objects.filter(visible_annotations(user)).values("pk"))
+    rule = Q(status=Status.ACTIVE)
+    if _authenticated(user):
+        rule |= Q(author_id=user.pk, status__in=AWAITING)
+        rule |= Q(
+            status__in=AWAITING,
+            annotation__visibility=Visibility.GROUP,
+            annotation__group_id__in=_moderated_group_ids(user),
+        )
+        if user.is_staff:
+            rule |= Q(status__in=AWAITING, annotation__visibility=Visibility.PUBLIC)
+    return Q(annotation_id__in=visible_notes) & rule
 
 
 def can_view_annotation(user, annotation: Annotation, group_ids: set[int] | None = None) -> bool:
@@ -54,8 +90,8 @@ def can_view_annotation(user, annotation: Annotation, group_ids: set[int] | None
         return False
     if _authenticated(user) and annotation.author_id == user.pk:
         return True
-    if annotation.status != Status.ACTIVE:
-        return False
+    if annotation.status in AWAITING:
+        return can_moderate(user, annotation)
     if annotation.visibility == Visibility.PUBLIC:
         return True
     if annotation.visibility == Visibility.GROUP and _authenticated(user):
@@ -63,6 +99,17 @@ def can_view_annotation(user, annotation: Annotation, group_ids: set[int] | None
             group_ids = member_group_ids(user)
         return annotation.group_id in group_ids
     return False
+
+
+def can_view_reply(user, reply, annotation: Annotation | None = None) -> bool:
+    annotation = annotation or reply.annotation
+    if not can_view_annotation(user, annotation) or reply.status == Status.DELETED:
+        return False
+    if reply.status == Status.ACTIVE:
+        return True
+    if _authenticated(user) and reply.author_id == user.pk:
+        return True
+    return can_moderate(user, annotation)
 
 
 def layer_filter(user, layer: str) -> Q:
@@ -76,7 +123,7 @@ def layer_filter(user, layer: str) -> Q:
     return Q()
 
 
-# Writing annotations -------------------------------------------------------------------------
+# Writing -------------------------------------------------------------------------------------
 
 
 def can_annotate(user) -> bool:
@@ -98,6 +145,105 @@ def can_post_to_group(user, group: Group | None) -> bool:
     return group is not None and _authenticated(user) and is_member(user, group)
 
 
+def can_reply(user, annotation: Annotation) -> bool:
+    """Anyone who sees an active, unlocked thread (and is logged in) may reply."""
+    return (
+        can_annotate(user)
+        and annotation.status == Status.ACTIVE
+        and not annotation.locked
+        and can_view_annotation(user, annotation)
+    )
+
+
+def can_edit_reply(user, reply) -> bool:
+    return _authenticated(user) and reply.author_id == user.pk and reply.status != Status.DELETED
+
+
+can_delete_reply = can_edit_reply
+
+
+def can_react(user, annotation: Annotation) -> bool:
+    return (
+        can_annotate(user)
+        and annotation.status == Status.ACTIVE
+        and annotation.author_id != user.pk
+        and can_view_annotation(user, annotation)
+    )
+
+
+def can_flag(user, annotation: Annotation) -> bool:
+    """Anyone who can see a note (or its replies) may flag it, except its author. Private notes
+    have no audience and no moderator: there is nobody to flag them to."""
+    return (
+        can_annotate(user)
+        and annotation.visibility != Visibility.PRIVATE
+        and can_view_annotation(user, annotation)
+    )
+
+
+def can_mark_answer(user, annotation: Annotation) -> bool:
+    """The asker or a moderator picks the answer to a question."""
+    if not annotation.is_question or not _authenticated(user):
+        return False
+    return annotation.author_id == user.pk or can_moderate(user, annotation)
+
+
+def can_mark_question(user, annotation: Annotation) -> bool:
+    return can_edit_annotation(user, annotation)
+
+
+# Moderation ----------------------------------------------------------------------------------
+
+
+def moderates_group(user, group: Group | None) -> bool:
+    member = membership(user, group) if group is not None else None
+    return member is not None and member.role in MODERATING_ROLES
+
+
+def can_moderate(user, annotation: Annotation) -> bool:
+    """Hide, unhide, lock, approve: group moderators and owners in their own group; site staff
+    for public content. Private notes are nobody's to moderate."""
+    if not _authenticated(user):
+        return False
+    if annotation.visibility == Visibility.GROUP:
+        return moderates_group(user, annotation.group)
+    if annotation.visibility == Visibility.PUBLIC:
+        return bool(user.is_staff)
+    return False
+
+
+def can_moderate_scope(user, group: Group | None) -> bool:
+    """The moderation queue and log of a group (its moderators), or of public content (staff)."""
+    if group is None:
+        return _authenticated(user) and bool(user.is_staff)
+    return moderates_group(user, group)
+
+
+can_read_log = can_moderate_scope
+
+
+def can_ban(user, group: Group, target: Membership | None) -> bool:
+    """Moderators remove and ban members; nobody acts on the owner or on a fellow moderator
+    except the owner."""
+    actor = membership(user, group)
+    if actor is None or actor.role not in MODERATING_ROLES:
+        return False
+    if target is None:
+        return True
+    if target.role == Role.OWNER:
+        return False
+    return not (target.role == Role.MODERATOR and actor.role != Role.OWNER)
+
+
+def can_set_pre_moderation(user, group: Group) -> bool:
+    return moderates_group(user, group)
+
+
+def needs_approval(user, group: Group | None) -> bool:
+    """Contributions to a pre-moderated group wait for approval, unless a moderator makes them."""
+    return group is not None and group.pre_moderation and not moderates_group(user, group)
+
+
 # Groups --------------------------------------------------------------------------------------
 
 
@@ -117,13 +263,17 @@ def is_member(user, group: Group) -> bool:
     return membership(user, group) is not None
 
 
+def is_banned(user, group: Group) -> bool:
+    return _authenticated(user) and Ban.objects.filter(user_id=user.pk, group=group).exists()
+
+
 def can_view_group(user, group: Group) -> bool:
     """A group's page, members and notes are for its members only."""
     return is_member(user, group)
 
 
 def can_manage_members(user, group: Group) -> bool:
-    """Promote, demote and remove members; see and renew the invite link."""
+    """Promote, demote; see and renew the invite link."""
     member = membership(user, group)
     return member is not None and member.role == Role.OWNER
 
@@ -137,7 +287,13 @@ def can_change_role(actor: Membership | None, target: Membership) -> bool:
     )
 
 
-can_remove_member = can_change_role
+def can_remove_member(actor: Membership | None, target: Membership) -> bool:
+    """The owner removes anyone but themself; a moderator removes plain members."""
+    if actor is None or actor.group_id != target.group_id or target.role == Role.OWNER:
+        return False
+    if actor.role == Role.OWNER:
+        return True
+    return actor.role == Role.MODERATOR and target.role == Role.MEMBER
 
 
 def can_leave_group(member: Membership | None) -> bool:

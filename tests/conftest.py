@@ -4,5 +4,16 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 # The suite runs in development mode (make test sets it too); settings refuse to start otherwise.
 os.environ.setdefault("DEBUG", "1")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """A test database per test run, so that runs side by side (a developer's and CI's, or
+    several terminals) never share or drop each other's database."""
+    from django.conf import settings
+
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_marginalia_{os.getpid()}"

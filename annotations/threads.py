@@ -1,0 +1,70 @@
+"""Discussion threads: a flat list of replies -> a tree, in Python (one query per thread).
+
+Pure functions: the caller fetches every reply of a thread in one query and asks for the tree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Replies nest visibly to this depth; deeper ones are reached through "continue this thread".
+MAX_VISIBLE_DEPTH = 5
+
+
+@dataclass
+class Node:
+    reply: Any
+    depth: int
+    children: list[Node] = field(default_factory=list)
+
+    @property
+    def descendants(self) -> int:
+        return sum(1 + child.descendants for child in self.children)
+
+
+def build_tree(
+    replies: Iterable[Any], *, answer_id: int | None = None, root_id: int | None = None
+) -> list[Node]:
+    """Nest `replies` (objects with .pk, .parent_id, .created_at) under their parents.
+
+    Top-level replies are those whose parent is `root_id` (None: the thread's note itself).
+    Siblings keep time order, except that the accepted answer comes first among them.
+    Replies whose parent is missing (not fetched) are dropped with their subtree, so a caller
+    that filtered the parent out never shows its children out of context.
+    """
+    children: dict[Any, list[Any]] = defaultdict(list)
+    for reply in replies:
+        children[reply.parent_id].append(reply)
+
+    def order(items: list[Any]) -> list[Any]:
+        return sorted(items, key=lambda r: (r.pk != answer_id, r.created_at, r.pk))
+
+    def grow(parent_id: Any, depth: int) -> list[Node]:
+        return [
+            Node(reply, depth, grow(reply.pk, depth + 1))
+            for reply in order(children.get(parent_id, []))
+        ]
+
+    return grow(root_id, 0)
+
+
+def flatten(nodes: list[Node], *, max_depth: int = MAX_VISIBLE_DEPTH) -> list[tuple[str, Any]]:
+    """The tree as a sequence for a template: ("open", node), ("close", node) and
+    ("more", node) where the subtree continues on the reply's own page."""
+    out: list[tuple[str, Any]] = []
+    stack: list[tuple[Node, bool]] = [(node, False) for node in reversed(nodes)]
+    while stack:
+        node, closing = stack.pop()
+        if closing:
+            out.append(("close", node))
+            continue
+        out.append(("open", node))
+        stack.append((node, True))
+        if node.children and node.depth + 1 >= max_depth:
+            out.append(("more", node))
+            continue
+        stack.extend((child, False) for child in reversed(node.children))
+    return out
