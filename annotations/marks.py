@@ -25,6 +25,7 @@ class Span:
     colour: str
     is_note: bool
     label: str  # e.g. "Yellow note by ada": the mark's tooltip
+    state: str = ""  # "hidden" or "pending": shown to the author and moderators, marked so
 
 
 def draw_marks(html: str, spans: list[Span]) -> str:
@@ -62,7 +63,8 @@ def draw_marks(html: str, spans: list[Span]) -> str:
 
 def _open_tag(span: Span) -> str:
     note = " has-note" if span.is_note else ""
+    state = f" is-{span.state}" if span.state else ""
     return (
-        f'<mark class="hl c-{span.colour}{note}" data-annotation="{span.annotation_id}" '
+        f'<mark class="hl c-{span.colour}{note}{state}" data-annotation="{span.annotation_id}" '
         f'title="{escape(span.label)}">'
     )

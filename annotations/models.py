@@ -8,7 +8,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from reader.models import Document, Revision
@@ -71,6 +72,13 @@ class Membership(models.Model):
         return f"{self.user} in {self.group} ({self.role})"
 
 
+def _count(queryset):
+    return Coalesce(
+        Subquery(queryset.order_by().values("annotation").annotate(n=Count("pk")).values("n")[:1]),
+        0,
+    )
+
+
 class AnnotationQuerySet(models.QuerySet):
     def visible_to(self, user) -> AnnotationQuerySet:
         """What `user` may see: the policy's rule, applied in the database."""
@@ -82,6 +90,20 @@ class AnnotationQuerySet(models.QuerySet):
         from annotations import policy
 
         return self.visible_to(user).filter(policy.layer_filter(user, layer))
+
+    def with_discussion(self, user) -> AnnotationQuerySet:
+        """Reply and reaction counts, and the viewer's own reactions, in the same query.
+        Counts take only what everyone who sees the note may see: active replies."""
+        active = Annotation.Status.ACTIVE
+        reactions = Reaction.objects.filter(annotation=OuterRef("pk"))
+        mine = reactions.filter(user_id=user.pk if user.is_authenticated else None)
+        return self.annotate(
+            reply_count=_count(Reply.objects.filter(annotation=OuterRef("pk"), status=active)),
+            plus_ones=_count(reactions.filter(kind=Reaction.Kind.PLUS_ONE)),
+            same_questions=_count(reactions.filter(kind=Reaction.Kind.SAME_QUESTION)),
+            my_plus_one=Exists(mine.filter(kind=Reaction.Kind.PLUS_ONE)),
+            my_same_question=Exists(mine.filter(kind=Reaction.Kind.SAME_QUESTION)),
+        ).annotate(reaction_total=F("plus_ones") + F("same_questions"))
 
 
 class Annotation(models.Model):
@@ -125,14 +147,14 @@ class Annotation(models.Model):
     # code points of the paragraphs' canonical text; positions order paragraphs in the revision.
     # A paragraph discussion has start = end = its paragraph, offsets 0 and no quote; a
     # document discussion has empty keys.
-    start_key = models.CharField(max_length=24)
+    start_key = models.CharField(max_length=24, blank=True)
     start_offset = models.PositiveIntegerField()
     start_position = models.PositiveIntegerField()
-    end_key = models.CharField(max_length=24)
+    end_key = models.CharField(max_length=24, blank=True)
     end_offset = models.PositiveIntegerField()
     end_position = models.PositiveIntegerField()
     # ...and the W3C TextQuoteSelector: the quoted words with their context.
-    exact = models.TextField()
+    exact = models.TextField(blank=True)
     prefix = models.CharField(max_length=32, blank=True)
     suffix = models.CharField(max_length=32, blank=True)
 

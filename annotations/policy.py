@@ -306,3 +306,19 @@ def groups_for_layers(user) -> list[Group]:
     if not _authenticated(user):
         return []
     return list(Group.objects.filter(memberships__user_id=user.pk).order_by("name"))
+
+
+def thread_reply_filter(user, annotation: Annotation):
+    """For one thread whose note the viewer may see: a predicate telling which of its replies
+    they may see (the same rule as can_view_reply, with the moderator question asked once)."""
+    moderator = can_moderate(user, annotation)
+    me = user.pk if _authenticated(user) else None
+
+    def visible(reply) -> bool:
+        if reply.status == Status.ACTIVE:
+            return True
+        if reply.status == Status.DELETED:
+            return False
+        return reply.author_id == me or moderator
+
+    return visible

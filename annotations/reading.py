@@ -18,6 +18,7 @@ from annotations.marks import Span
 from annotations.models import Annotation
 
 COLOUR_NAMES = dict(Annotation.Colour.choices)
+STATE_LABELS = {"hidden": "hidden by a moderator", "pending": "waiting for approval"}
 
 
 @dataclass
@@ -25,6 +26,7 @@ class PageMarks:
     spans: dict[str, list[Span]] = field(default_factory=lambda: defaultdict(list))
     # paragraph key -> [notes, highlights] touching it
     counts: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    document_discussions: int = 0
 
 
 def page_marks(
@@ -53,19 +55,33 @@ def page_marks(
         .annotate(is_note=ExpressionWrapper(~Q(body=""), output_field=BooleanField()))
         .values_list(
             "id",
+            "kind",
             "start_position",
             "start_offset",
             "end_position",
             "end_offset",
             "colour",
             "is_note",
+            "status",
             "author__username",
         )
     )
     marks = PageMarks()
-    for pk, start_pos, start_off, end_pos, end_off, colour, is_note, username in rows:
+    for pk, kind, start_pos, start_off, end_pos, end_off, colour, is_note, status, username in rows:
+        if kind == Annotation.Kind.DOCUMENT:
+            marks.document_discussions += 1
+            continue
+        if kind == Annotation.Kind.PARAGRAPH:
+            # A paragraph discussion quotes no words: it has no mark, but counts in the margin.
+            key = keys.get(start_pos)
+            if key is not None:
+                marks.counts[key][0] += 1
+            continue
+        state = "" if status == Annotation.Status.ACTIVE else status
         label = f"{COLOUR_NAMES.get(colour, colour)} {'note' if is_note else 'highlight'}"
         label += f" by {username}"
+        if state:
+            label += f" ({STATE_LABELS[state]})"
         for position in range(start_pos, end_pos + 1):
             key = keys.get(position)
             if key is None:
@@ -75,7 +91,7 @@ def page_marks(
             )
             if piece is None:
                 continue
-            marks.spans[key].append(Span(piece[0], piece[1], pk, colour, is_note, label))
+            marks.spans[key].append(Span(piece[0], piece[1], pk, colour, is_note, label, state))
             marks.counts[key][0 if is_note else 1] += 1
     return marks
 

@@ -68,3 +68,49 @@ def flatten(nodes: list[Node], *, max_depth: int = MAX_VISIBLE_DEPTH) -> list[tu
             continue
         stack.extend((child, False) for child in reversed(node.children))
     return out
+
+
+@dataclass
+class Thread:
+    nodes: list[Node]
+    count: int  # replies the viewer may see
+    placeholders: int  # removed replies kept only so that their answers still read
+
+
+def thread_for(user, annotation) -> Thread:
+    """The replies of one note that `user` may see, as a tree: one query, whatever the size.
+
+    A reply the viewer may not see (deleted, or hidden from them) is kept as a placeholder only
+    when replies they may see hang below it; its text never leaves the server.
+    """
+    from annotations import policy
+    from annotations.models import Reply
+
+    visible = policy.thread_reply_filter(user, annotation)
+    replies = list(
+        Reply.objects.filter(annotation_id=annotation.pk)
+        .select_related("author")
+        .order_by("created_at", "id")
+    )
+    by_id = {r.pk: r for r in replies}
+    keep: set[int] = set()
+    shown = 0
+    for reply in replies:
+        reply.viewer_can_see = visible(reply)
+        if reply.viewer_can_see:
+            shown += 1
+            # Keep it and every ancestor (an ancestor it cannot see becomes a placeholder).
+            node = reply
+            while node is not None and node.pk not in keep:
+                keep.add(node.pk)
+                node = by_id.get(node.parent_id)
+    kept = [r for r in replies if r.pk in keep]
+    for reply in kept:
+        if not reply.viewer_can_see:
+            reply.body_html = ""
+            reply.body = ""
+    return Thread(
+        nodes=build_tree(kept, answer_id=annotation.answer_id),
+        count=shown,
+        placeholders=len(kept) - shown,
+    )

@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations import policy, services
+from annotations import moderation, policy, services
 from annotations.anchoring import Target
 from annotations.forms import (
     AnnotationCreateForm,
@@ -32,6 +32,7 @@ from annotations.models import Annotation, Group, Membership
 from annotations.reading import page_marks
 from annotations.rendering import render_markdown
 from annotations.services import AnnotationError, EditConflict, GroupError
+from annotations.threads import flatten, thread_for
 from reader.layout import Decor, heading_repeats_title, side_html, text_element
 from reader.models import Document, Paragraph
 
@@ -128,10 +129,19 @@ def _panel_for_paragraph(request: HttpRequest, document: Document, key: str, lay
             start_position__lte=paragraph.position,
             end_position__gte=paragraph.position,
         )
+        .exclude(kind=Annotation.Kind.DOCUMENT)
         .select_related("author", "group")
-        .order_by("start_position", "start_offset", "created_at")
+        .with_discussion(request.user)
+        .order_by(_sort(request), "start_position", "start_offset", "created_at")
     )
     return paragraph, list(annotations)
+
+
+def _sort(request: HttpRequest) -> str:
+    """Lists can put the notes with the most reactions first."""
+    if request.GET.get("sort") == "reactions":
+        return "-reaction_total"
+    return "created_at"
 
 
 def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
@@ -164,8 +174,19 @@ def paragraph_notes(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 
 @require_GET
 def annotation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    annotation = _visible_annotation(request, pk)
-    context = {"annotation": annotation, "document": annotation.document, "single": True}
+    """A note with its whole discussion thread (constant queries, whatever its length)."""
+    annotation = get_object_or_404(
+        Annotation.objects.visible_to(request.user)
+        .select_related("author", "group", "document", "answer__author")
+        .with_discussion(request.user),
+        pk=pk,
+    )
+    context = {
+        "annotation": annotation,
+        "document": annotation.document,
+        "single": True,
+        **thread_context(request, annotation),
+    }
     if request.htmx:
         return render(request, "annotations/_panel_one.html", context)
     return render(request, "annotations/annotation_detail.html", context)
@@ -357,6 +378,37 @@ def _changed(request, annotation: Annotation, layer: str, message: str) -> HttpR
     )
 
 
+def thread_context(request: HttpRequest, annotation: Annotation, root=None) -> dict:
+    thread = thread_for(request.user, annotation)
+    nodes = thread.nodes
+    if root is not None:
+        nodes = _subtree(nodes, root.pk)
+    user = request.user
+    answer = annotation.answer
+    answer_visible = answer is not None and policy.can_view_reply(user, answer, annotation)
+    return {
+        "thread": flatten(nodes),
+        "thread_count": thread.count,
+        "can_reply": policy.can_reply(user, annotation),
+        "can_react": policy.can_react(user, annotation),
+        "can_flag": policy.can_flag(user, annotation),
+        "can_moderate": policy.can_moderate(user, annotation),
+        "can_mark_answer": policy.can_mark_answer(user, annotation),
+        "can_mark_question": policy.can_mark_question(user, annotation),
+        "answer": answer if answer_visible else None,
+    }
+
+
+def _subtree(nodes, pk):
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if node.reply.pk == pk:
+            return [node]
+        stack.extend(node.children)
+    raise Http404("No such reply.")
+
+
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -491,6 +543,10 @@ def group_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "recent": recent,
             "documents": documents,
             "can_manage": policy.can_manage_members(request.user, group),
+            "can_moderate_group": policy.moderates_group(request.user, group),
+            "bans": group.bans.select_related("user")
+            if policy.moderates_group(request.user, group)
+            else [],
             "can_leave": policy.can_leave_group(member),
             "invite_url": invite_url,
             "invite_valid": services.invite_is_valid(group),
@@ -565,8 +621,8 @@ def group_member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResp
 def group_member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     group, _ = _group_for_member(request, slug)
     try:
-        services.membership_remove(actor=request.user, group=group, user_id=user_id)
-    except GroupError as error:
+        moderation.remove_member(moderator=request.user, group=group, user_id=user_id)
+    except moderation.ModerationError as error:
         raise PermissionDenied(str(error)) from error
     messages.success(request, "Removed from the group.")
     return redirect(group)

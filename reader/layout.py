@@ -34,6 +34,7 @@ class Decor:
     counts: Mapping[str, list[int]] = field(default_factory=dict)  # key -> [notes, highlights]
     can_annotate: bool = False
     notes_url: str = ""  # "/documents/<slug>/p/{key}/notes/?layer=..." with {key} to fill
+    document_discussions: int = 0  # discussions on the whole document the viewer may see
 
 
 NO_DECOR = Decor()

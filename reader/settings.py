@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "annotations.context_processors.notifications",
             ],
         },
     },
@@ -188,3 +189,20 @@ LOGGING = {
 # Annotations.
 ANNOTATION_BODY_MAX_CHARS = env_int("ANNOTATION_BODY_MAX_CHARS", 10_000)
 ANNOTATION_MAX_PARAGRAPHS = env_int("ANNOTATION_MAX_PARAGRAPHS", 200)
+
+# Rate limits per person, as (window seconds, most acts in it). Defaults a lively study group
+# never meets but a script does. RATE_LIMITS_ENABLED=0 switches them off (benchmarks).
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+RATE_LIMITS = {
+    "post": [
+        (60, env_int("RATE_LIMIT_POSTS_PER_MINUTE", 30)),
+        (3600, env_int("RATE_LIMIT_POSTS_PER_HOUR", 400)),
+    ],
+    "flag": [
+        (60, env_int("RATE_LIMIT_FLAGS_PER_MINUTE", 10)),
+        (3600, env_int("RATE_LIMIT_FLAGS_PER_HOUR", 60)),
+    ],
+}
+
+# The site's own address, for links in emails.
+SITE_URL = os.environ.get("SITE_URL", f"http://{HOST}:{PORT}")

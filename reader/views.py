@@ -60,6 +60,7 @@ def document(request: HttpRequest, slug: str) -> HttpResponse:
             "layer": layer,
             "layers": layer_choices(request.user),
             "can_annotate": decor.can_annotate,
+            "document_discussions": decor.document_discussions,
             "colours": Annotation.Colour.choices,
         },
     )
@@ -97,6 +98,7 @@ def reading_decor(request: HttpRequest, doc: Document, paragraphs, layer: str) -
         counts=marks.counts,
         can_annotate=policy.can_annotate(request.user),
         notes_url=notes_url,
+        document_discussions=marks.document_discussions,
     )
 
 

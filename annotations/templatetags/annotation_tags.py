@@ -18,3 +18,8 @@ def audience(annotation) -> str:
     if annotation.visibility == "group" and annotation.group_id:
         return f"Group: {annotation.group.name}"
     return annotation.get_visibility_display()
+
+
+@register.filter
+def reply_editable_by(reply, user) -> bool:
+    return policy.can_edit_reply(user, reply)

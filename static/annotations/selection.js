@@ -158,6 +158,20 @@ function note() {
   keyboard.finish(false);
 }
 
+// A discussion of the whole paragraph the selection starts in (no words quoted).
+function discuss() {
+  if (!current) return;
+  const key = current.start_key;
+  hideToolbar();
+  window.getSelection().removeAllRanges();
+  document.dispatchEvent(new CustomEvent("marginalia:open-panel", { detail: { invoker: returnFocus } }));
+  htmx.ajax("GET", `${article.dataset.discussUrl}?paragraph=${encodeURIComponent(key)}`, {
+    target: "#panel",
+    swap: "innerHTML",
+  });
+  keyboard.finish(false);
+}
+
 toolbar.addEventListener("click", (event) => {
   const button = event.target.closest("button");
   if (!button) return;
@@ -168,6 +182,7 @@ toolbar.addEventListener("click", (event) => {
   const action = button.dataset.action;
   if (action === "highlight") highlight();
   else if (action === "note") note();
+  else if (action === "discuss") discuss();
   else if (action === "cancel") {
     hideToolbar();
     keyboard.finish(true);
