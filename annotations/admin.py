@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from annotations.models import Annotation, Group, Membership
+from annotations.models import (
+    Annotation,
+    Ban,
+    Flag,
+    Group,
+    Membership,
+    ModerationAction,
+    Notification,
+    Reply,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -74,3 +83,102 @@ class AnnotationAdmin(admin.ModelAdmin):
     @admin.display(description="Quote")
     def excerpt(self, annotation: Annotation) -> str:
         return annotation.exact[:60]
+
+
+@admin.register(Reply)
+class ReplyAdmin(admin.ModelAdmin):
+    list_display = ("id", "author", "annotation", "status", "created_at", "edited_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("body", "author__username")
+    list_select_related = ("author",)
+    readonly_fields = (
+        "annotation",
+        "parent",
+        "author",
+        "body",
+        "body_html",
+        "status",
+        "moderation_reason",
+        "version",
+        "created_at",
+        "edited_at",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Flag)
+class FlagAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "reason",
+        "flagger",
+        "annotation",
+        "reply",
+        "group",
+        "created_at",
+        "resolved_at",
+    )
+    list_filter = ("reason", "resolved_at")
+    list_select_related = ("flagger", "group")
+    readonly_fields = (
+        "flagger",
+        "annotation",
+        "reply",
+        "group",
+        "reason",
+        "comment",
+        "created_at",
+        "resolved_at",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    """The moderation log, read-only: no adding, changing or deleting (the database refuses
+    the last two as well)."""
+
+    list_display = (
+        "created_at",
+        "moderator",
+        "act",
+        "group",
+        "annotation",
+        "reply",
+        "subject",
+        "reason",
+        "old_state",
+        "new_state",
+    )
+    list_filter = ("act", "group", "created_at")
+    search_fields = ("reason", "moderator__username", "subject__username")
+    list_select_related = ("moderator", "group", "subject")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Ban)
+class BanAdmin(admin.ModelAdmin):
+    list_display = ("user", "group", "banned_by", "reason", "created_at")
+    list_select_related = ("user", "group", "banned_by")
+    raw_id_fields = ("user", "group", "banned_by")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("recipient", "kind", "message", "created_at", "read_at")
+    list_filter = ("kind",)
+    list_select_related = ("recipient",)
+    raw_id_fields = ("recipient", "actor", "annotation", "reply")

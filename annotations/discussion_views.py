@@ -17,7 +17,7 @@ from annotations.forms import NoteFields
 from annotations.models import Annotation, Flag, Reaction, Reply
 from annotations.ratelimit import RateLimited
 from annotations.services import AnnotationError, EditConflict
-from annotations.views import thread_context
+from annotations.views import _too_fast, thread_context
 from reader.models import Document, Paragraph
 
 
@@ -60,17 +60,6 @@ def _reply(request: HttpRequest, pk: int) -> Reply:
     if not policy.can_view_reply(request.user, reply, reply.annotation):
         raise Http404("No such reply.")
     return reply
-
-
-def _too_fast(request: HttpRequest, limited: RateLimited) -> HttpResponse:
-    response = render(
-        request,
-        "annotations/_error.html" if request.htmx else "annotations/error.html",
-        {"message": str(limited)},
-        status=429,
-    )
-    response["Retry-After"] = str(limited.retry_after)
-    return response
 
 
 def _refused(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:

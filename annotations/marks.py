@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape, unescape
 
 _TOKENS = re.compile(r"(<[^>]*>)")
@@ -24,7 +25,6 @@ class Span:
     annotation_id: int
     colour: str
     is_note: bool
-    label: str  # e.g. "Yellow note by ada": the mark's tooltip
     state: str = ""  # "hidden" or "pending": shown to the author and moderators, marked so
 
 
@@ -33,7 +33,15 @@ def draw_marks(html: str, spans: list[Span]) -> str:
     if not spans:
         return html
     # Outer marks first: earlier starts, then longer spans.
-    spans = sorted(spans, key=lambda s: (s.start, -s.end, s.annotation_id))
+    ordered = tuple(sorted(spans, key=lambda s: (s.start, -s.end, s.annotation_id)))
+    return _draw(html, ordered)
+
+
+# The output depends only on the paragraph's HTML and its spans, so it is remembered: a page
+# read again, or read by several people who see the same notes, skips the drawing. Bounded: a
+# few documents' worth of annotated paragraphs.
+@lru_cache(maxsize=8192)
+def _draw(html: str, spans: tuple[Span, ...]) -> str:
     opening = {s.annotation_id: _open_tag(s) for s in spans}
     boundaries = sorted({b for s in spans for b in (s.start, s.end)})
     tokens = _TOKENS.split(html) if ("<" in html or "&" in html) else [html]
@@ -49,7 +57,9 @@ def draw_marks(html: str, spans: list[Span]) -> str:
         token_end = position + len(text)
         cuts = [position, *(b for b in boundaries if position < b < token_end), token_end]
         for lo, hi in itertools.pairwise(cuts):
-            piece = escape(text[lo - position : hi - position], quote=False)
+            piece = text[lo - position : hi - position]
+            if "&" in piece or "<" in piece or ">" in piece:
+                piece = escape(piece, quote=False)
             covering = [s for s in spans if s.start <= lo and s.end >= hi]
             if covering:
                 out.append("".join(opening[s.annotation_id] for s in covering))
@@ -62,9 +72,8 @@ def draw_marks(html: str, spans: list[Span]) -> str:
 
 
 def _open_tag(span: Span) -> str:
-    note = " has-note" if span.is_note else ""
+    # Kept short: a page can hold tens of thousands of marks. Its tooltip ("Yellow note") is
+    # added by the page's script on hover, from these classes.
+    note = " n" if span.is_note else ""
     state = f" is-{span.state}" if span.state else ""
-    return (
-        f'<mark class="hl c-{span.colour}{note}{state}" data-annotation="{span.annotation_id}" '
-        f'title="{escape(span.label)}">'
-    )
+    return f'<mark class="c-{span.colour}{note}{state}" data-annotation="{span.annotation_id}">'

@@ -20,6 +20,8 @@ The rules:
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Q, Subquery
 
 from annotations.models import Annotation, Ban, Group, Membership
@@ -110,6 +112,16 @@ def can_view_reply(user, reply, annotation: Annotation | None = None) -> bool:
     if _authenticated(user) and reply.author_id == user.pk:
         return True
     return can_moderate(user, annotation)
+
+
+_GROUP_LAYER = re.compile(r"group-[-a-zA-Z0-9_]{1,80}")
+
+
+def clean_layer(raw: str) -> str:
+    """A layer name from a request, or "all": anything else never reaches a page or a URL."""
+    if raw in (LAYER_ALL, LAYER_MINE, LAYER_PUBLIC) or _GROUP_LAYER.fullmatch(raw or ""):
+        return raw
+    return LAYER_ALL
 
 
 def layer_filter(user, layer: str) -> Q:

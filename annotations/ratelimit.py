@@ -8,7 +8,6 @@ lively study group never comes near the defaults, while a script does at once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,12 +17,13 @@ from django.utils import timezone
 from annotations.models import RateCounter
 
 
-@dataclass(frozen=True)
 class RateLimited(Exception):
     """Over a limit: nothing was stored. `retry_after` is in whole seconds."""
 
-    action: str
-    retry_after: int
+    def __init__(self, action: str, retry_after: int) -> None:
+        super().__init__(action, retry_after)
+        self.action = action
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return (

@@ -6,18 +6,32 @@ nh3 allow-list, so even a renderer bug cannot let markup through that the list d
 
 from __future__ import annotations
 
+from html import escape
+
 import nh3
 from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
     "p", "br", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
-    "a", "h3", "h4", "h5", "h6", "hr", "sub", "sup",
+    "a", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "sub", "sup",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 ALLOWED_SCHEMES = {"http", "https", "mailto"}
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _markdown.enable("strikethrough")
+
+
+def _image_as_link(self, tokens, idx, options, env) -> str:
+    """Notes show no remote images (a tracking pixel in a shared note would watch its readers):
+    an image becomes a link to it, named by its alt text."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env) or "image"
+    src = escape(token.attrGet("src") or "")
+    return f'<a href="{src}">{escape(alt)}</a>'
+
+
+_markdown.add_render_rule("image", _image_as_link)
 
 
 def render_markdown(text: str) -> str:

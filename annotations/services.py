@@ -110,7 +110,7 @@ def _paragraph_texts(revision_id: int, keys: set[str]) -> tuple[dict[str, Paragr
     if len(positions) < len(keys):
         raise AnnotationError("The selection points at a paragraph that is not in this document.")
     lo, hi = min(positions.values()), max(positions.values())
-    if hi - lo > settings.ANNOTATION_MAX_PARAGRAPHS:
+    if hi - lo + 1 > settings.ANNOTATION_MAX_PARAGRAPHS:
         raise AnnotationError(
             f"A selection can span at most {settings.ANNOTATION_MAX_PARAGRAPHS} paragraphs."
         )

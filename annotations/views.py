@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import F, Func
 from django.db.models.functions import Length
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,11 +30,12 @@ from annotations.forms import (
     MyNotesFilter,
 )
 from annotations.models import Annotation, Group, Membership
-from annotations.reading import page_marks
+from annotations.ratelimit import RateLimited
+from annotations.reading import decor_for
 from annotations.rendering import render_markdown
 from annotations.services import AnnotationError, EditConflict, GroupError
 from annotations.threads import flatten, thread_for
-from reader.layout import Decor, heading_repeats_title, side_html, text_element
+from reader.layout import heading_repeats_title, side_html, text_element
 from reader.models import Document, Paragraph
 
 Visibility = Annotation.Visibility
@@ -53,7 +55,7 @@ def _visible_annotation(request: HttpRequest, pk: int) -> Annotation:
 
 
 def _layer(request: HttpRequest) -> str:
-    return (request.POST.get("layer") or request.GET.get("layer") or policy.LAYER_ALL)[:120]
+    return policy.clean_layer(request.POST.get("layer") or request.GET.get("layer") or "")
 
 
 def _last_audience(user) -> dict:
@@ -67,6 +69,8 @@ def _last_audience(user) -> dict:
     )
     if not last:
         return {"visibility": Visibility.PRIVATE}
+    if last["group_id"] is not None and last["group_id"] not in policy.member_group_ids(user):
+        return {"visibility": Visibility.PRIVATE}  # they have left that group since
     return {"visibility": last["visibility"], "group": last["group_id"]}
 
 
@@ -86,25 +90,7 @@ def _paragraphs_touched(annotation: Annotation):
 def _oob_paragraphs(request: HttpRequest, annotation: Annotation, layer: str) -> list[str]:
     """Fresh marks and counts for the paragraphs an annotation touches, as htmx OOB swaps."""
     paragraphs = list(_paragraphs_touched(annotation))
-    marks = page_marks(
-        user=request.user,
-        document_id=annotation.document_id,
-        revision_id=annotation.revision_id,
-        layer=layer,
-        paragraphs=[(p.position, p.key, p.length) for p in paragraphs],
-        partial=True,
-    )
-    notes_url = reverse(
-        "paragraph_notes", kwargs={"slug": annotation.document.slug, "key": "KEY"}
-    ).replace("KEY", "{key}")
-    if layer != policy.LAYER_ALL:
-        notes_url += f"?layer={layer}"
-    decor = Decor(
-        marks=marks.spans,
-        counts=marks.counts,
-        can_annotate=policy.can_annotate(request.user),
-        notes_url=notes_url,
-    )
+    decor = decor_for(request.user, annotation.document, paragraphs, layer, partial=True)
     oob = ' hx-swap-oob="true"'
     out = []
     for paragraph in paragraphs:
@@ -130,7 +116,7 @@ def _panel_for_paragraph(request: HttpRequest, document: Document, key: str, lay
             end_position__gte=paragraph.position,
         )
         .exclude(kind=Annotation.Kind.DOCUMENT)
-        .select_related("author", "group")
+        .select_related("author", "group", "document")
         .with_discussion(request.user)
         .order_by(_sort(request), "start_position", "start_offset", "created_at")
     )
@@ -142,6 +128,13 @@ def _sort(request: HttpRequest) -> str:
     if request.GET.get("sort") == "reactions":
         return "-reaction_total"
     return "created_at"
+
+
+def _too_fast(request: HttpRequest, limited: RateLimited) -> HttpResponse:
+    """Over a rate limit: 429 with Retry-After, and the message where the reader looks."""
+    response = _error(request, str(limited), status=429)
+    response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
@@ -250,6 +243,8 @@ def annotation_create(request: HttpRequest, slug: str) -> HttpResponse:
             visibility=data["visibility"],
             group=data["group"],
         )
+    except RateLimited as limited:
+        return _too_fast(request, limited)
     except AnnotationError as error:
         form.add_error(None, str(error))
         return _editor_error(request, form, document, layer)
@@ -282,6 +277,7 @@ def _editor_error(request, form, document, layer) -> HttpResponse:
     )
 
 
+@login_required
 @require_http_methods(["GET", "POST"])
 def annotation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     annotation = _visible_annotation(request, pk)
@@ -346,6 +342,7 @@ def _render_edit(request, annotation, form, layer, status=200) -> HttpResponse:
     )
 
 
+@login_required
 @require_POST
 def annotation_delete(request: HttpRequest, pk: int) -> HttpResponse:
     annotation = _visible_annotation(request, pk)
@@ -441,24 +438,26 @@ def my_notes(request: HttpRequest) -> HttpResponse:
         if form.cleaned_data["document"]:
             notes = notes.filter(document__slug=form.cleaned_data["document"])
         if form.cleaned_data["tag"]:
-            notes = notes.filter(tags__contains=[form.cleaned_data["tag"].lower()])
+            try:
+                wanted = services.parse_tags(form.cleaned_data["tag"])
+            except AnnotationError:
+                wanted = [form.cleaned_data["tag"]]
+            notes = notes.filter(tags__contains=wanted[:1])
         if form.cleaned_data["visibility"]:
             notes = notes.filter(visibility=form.cleaned_data["visibility"])
     page = Paginator(notes, MY_NOTES_PAGE_SIZE).get_page(request.GET.get("page"))
+    live = Annotation.objects.filter(author=request.user).exclude(status=Annotation.Status.DELETED)
     documents = (
-        Document.objects.filter(annotations__author=request.user)
-        .distinct()
+        Document.objects.filter(pk__in=live.values("document_id"))
         .only("slug", "title")
         .order_by("title")
     )
-    tags = sorted(
-        {
-            tag
-            for tags in Annotation.objects.filter(author=request.user)
-            .exclude(status=Annotation.Status.DELETED)
-            .values_list("tags", flat=True)
-            for tag in tags
-        }
+    # Every tag the reader uses, unnested and deduplicated by PostgreSQL.
+    tags = list(
+        live.annotate(tag=Func(F("tags"), function="unnest"))
+        .values_list("tag", flat=True)
+        .order_by("tag")
+        .distinct()
     )
     query = request.GET.copy()
     query.pop("page", None)

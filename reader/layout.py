@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from html import unescape
+from html import escape, unescape
 
 from django.utils.safestring import SafeString, mark_safe
 
@@ -94,7 +94,7 @@ def side_html(paragraph: Paragraph, decor: Decor = NO_DECOR, attrs: str = "") ->
         )
     notes, highlights = decor.counts.get(paragraph.key, (0, 0))
     if notes or highlights:
-        href = decor.notes_url.replace("{key}", paragraph.key)
+        href = escape(decor.notes_url.replace("{key}", paragraph.key))
         parts.append(
             f'<a class="count" href="{href}" aria-label="{count_label(notes, highlights)} on '
             f'paragraph {n}">{notes + highlights}</a>'

@@ -11,15 +11,15 @@ from django.db.models.functions import Length
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotations import policy
 from annotations.models import Annotation
-from annotations.reading import layer_choices, page_marks
+from annotations.reading import decor_for, layer_choices
 from reader.forms import ImportForm, SignupForm
 from reader.importing import ImportRefused
-from reader.layout import Decor, heading_repeats_title, render_paragraphs
+from reader.layout import heading_repeats_title, render_paragraphs
 from reader.models import Document, Paragraph
 from reader.services import document_import
 
@@ -43,7 +43,7 @@ def document(request: HttpRequest, slug: str) -> HttpResponse:
     )
     layer = current_layer(request)
     paragraphs = list(page_paragraphs(doc.current_revision_id))
-    decor = reading_decor(request, doc, paragraphs, layer)
+    decor = decor_for(request.user, doc, paragraphs, layer)
     # A first heading that repeats the title is shown as the page's title (and stays paragraph
     # 1, annotatable like any other) instead of printing the title twice.
     title_paragraph = paragraphs.pop(0) if heading_repeats_title(paragraphs, doc.title) else None
@@ -76,30 +76,7 @@ def page_paragraphs(revision_id: int | None):
 
 
 def current_layer(request: HttpRequest) -> str:
-    layer = request.GET.get("layer") or policy.LAYER_ALL
-    return layer[:120]
-
-
-def reading_decor(request: HttpRequest, doc: Document, paragraphs, layer: str) -> Decor:
-    """The viewer's marks and counts for `paragraphs` (all of them, or a few after a change)."""
-    marks = page_marks(
-        user=request.user,
-        document_id=doc.pk,
-        revision_id=doc.current_revision_id,
-        layer=layer,
-        paragraphs=[(p.position, p.key, p.length) for p in paragraphs],
-    )
-    notes_url = reverse("paragraph_notes", kwargs={"slug": doc.slug, "key": "KEY"})
-    notes_url = notes_url.replace("KEY", "{key}")
-    if layer != policy.LAYER_ALL:
-        notes_url += "?" + urlencode({"layer": layer})
-    return Decor(
-        marks=marks.spans,
-        counts=marks.counts,
-        can_annotate=policy.can_annotate(request.user),
-        notes_url=notes_url,
-        document_discussions=marks.document_discussions,
-    )
+    return policy.clean_layer(request.GET.get("layer", ""))
 
 
 @require_GET

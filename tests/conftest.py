@@ -17,3 +17,10 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
     from django.conf import settings
 
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_marginalia_{os.getpid()}"
+
+
+@pytest.fixture(autouse=True)
+def generous_rate_limits(settings):
+    """Tests build a lot of content quickly as one person; the rate-limit tests set their own
+    limits (after this) to check what a reader over the limit meets."""
+    settings.RATE_LIMITS = {action: [(60, 100_000)] for action in ("post", "flag")}

@@ -100,3 +100,16 @@ if (status) {
     if (status.textContent) statusTimer = window.setTimeout(() => status.replaceChildren(), 6000);
   }).observe(status, { childList: true, characterData: true, subtree: true });
 }
+
+// A mark's tooltip, made when the pointer first reaches it (the page may hold thousands of
+// marks; their markup stays short): "Yellow note", "Blue highlight (hidden by a moderator)".
+const COLOURS = { yellow: "Yellow", green: "Green", blue: "Blue", pink: "Pink", purple: "Purple" };
+document.addEventListener("mouseover", (event) => {
+  const mark = event.target.closest?.("mark[data-annotation]");
+  if (!mark || mark.title) return;
+  const colour = [...mark.classList].find((c) => c.startsWith("c-"))?.slice(2);
+  let title = `${COLOURS[colour] || "Marked"} ${mark.classList.contains("n") ? "note" : "highlight"}`;
+  if (mark.classList.contains("is-hidden")) title += " (hidden by a moderator)";
+  if (mark.classList.contains("is-pending")) title += " (waiting for approval)";
+  mark.title = title;
+});
