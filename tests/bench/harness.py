@@ -136,11 +136,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(timeout: float = 30.0) -> Iterator[str]:
+def serve(timeout: float = 30.0, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run the app under uvicorn on the bench database; yield its base URL.
 
     The process is the same as `make run` serves (reader.asgi), with DEBUG=1. Files put in
-    SERVER_STATIC_DIR are served by whitenoise under STATIC_URL while it runs.
+    SERVER_STATIC_DIR are served by whitenoise under STATIC_URL while it runs. `env` adds
+    environment variables (settings) for the server process only.
     """
     url = setup()
     port = _free_port()
@@ -156,6 +157,7 @@ def serve(timeout: float = 30.0) -> Iterator[str]:
         # Its STATIC_ROOT (and MEDIA_ROOT) land under var/bench/server, away from dev files.
         "MARGINALIA_VAR_DIR": str(SERVER_VAR_DIR),
         "PYTHONWARNINGS": python_warnings,
+        **(env or {}),
     }
     command = [sys.executable, "-m", "uvicorn", "reader.asgi:application"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
@@ -235,11 +237,14 @@ def time_call(fn: Callable[[], Any], *, n: int = 30, warmup: int = 3) -> dict:
     return summarize(seconds)
 
 
-def time_get(url: str, *, n: int = 30, warmup: int = 5) -> tuple[dict, bytes]:
+def time_get(
+    url: str, *, n: int = 30, warmup: int = 5, headers: dict[str, str] | None = None
+) -> tuple[dict, bytes]:
     """GET `url` over one kept-alive connection; time request sent to last byte read.
 
     On loopback with the connection already open this is server time plus copying the body.
-    Returns the timings and the (last) body.
+    `headers` are sent with every request (e.g. a session cookie). Returns the timings and the
+    (last) body.
     """
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -248,7 +253,7 @@ def time_get(url: str, *, n: int = 30, warmup: int = 5) -> tuple[dict, bytes]:
 
     def get() -> None:
         nonlocal body
-        client.request("GET", path)
+        client.request("GET", path, headers=headers or {})
         response = client.getresponse()
         body = response.read()
         if response.status != 200:
