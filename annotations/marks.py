@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from html import escape, unescape
+from typing import NamedTuple
 
 _TOKENS = re.compile(r"(<[^>]*>)")
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
+    """One annotation's stretch of one paragraph. A tuple: a heavily annotated page makes tens
+    of thousands of them, and they key the drawing cache."""
+
     start: int  # code point offsets into the paragraph's text
     end: int
     annotation_id: int
