@@ -9,7 +9,6 @@ result well nested whatever inline tags and overlapping spans there are.
 
 from __future__ import annotations
 
-import itertools
 import re
 from functools import lru_cache
 from html import escape, unescape
@@ -44,32 +43,71 @@ def draw_marks(html: str, spans: list[Span]) -> str:
 # few documents' worth of annotated paragraphs.
 @lru_cache(maxsize=8192)
 def _draw(html: str, spans: tuple[Span, ...]) -> str:
+    """Marks stay open as long as they can: a mark is closed early (and reopened just after)
+    only where another one ends inside it or an inline tag intervenes. Nested and separate
+    notes thus get one mark each; only crossing ones are split."""
     opening = {s.annotation_id: _open_tag(s) for s in spans}
-    boundaries = sorted({b for s in spans for b in (s.start, s.end)})
+    starts: dict[int, list[Span]] = {}
+    ends: set[int] = set()
+    for span in spans:
+        if span.start < span.end:
+            starts.setdefault(span.start, []).append(span)
+            ends.add(span.end)
+    boundaries = sorted(set(starts) | ends)
     tokens = _TOKENS.split(html) if ("<" in html or "&" in html) else [html]
     out: list[str] = []
+    stack: list[Span] = []  # marks open now, outermost first
     position = 0
+
+    def reopen(pending: list[Span]) -> None:
+        # Longer spans outside: they are the least likely to be split again.
+        for span in sorted(pending, key=lambda s: -s.end):
+            stack.append(span)
+            out.append(opening[span.annotation_id])
+
     for token in tokens:
         if not token:
             continue
         if token[0] == "<":
+            # An inline tag: marks close before it and reopen after, so everything nests.
+            carried = stack[:]
+            out.append("</mark>" * len(stack))
+            stack.clear()
             out.append(token)
+            reopen(carried)
             continue
         text = unescape(token) if "&" in token else token
         token_end = position + len(text)
-        cuts = [position, *(b for b in boundaries if position < b < token_end), token_end]
-        for lo, hi in itertools.pairwise(cuts):
-            piece = text[lo - position : hi - position]
+        cursor = position
+        for boundary in boundaries:
+            if boundary < position or boundary > token_end:
+                continue
+            if boundary > cursor:
+                piece = text[cursor - position : boundary - position]
+                if "&" in piece or "<" in piece or ">" in piece:
+                    piece = escape(piece, quote=False)
+                out.append(piece)
+                cursor = boundary
+            if boundary == token_end and boundary not in ends:
+                continue  # what starts here starts in the next text node
+            # Close down to the outermost mark ending here; reopen the others after.
+            if boundary in ends:
+                for index, span in enumerate(stack):
+                    if span.end == boundary:
+                        carried = [s for s in stack[index:] if s.end != boundary]
+                        out.append("</mark>" * (len(stack) - index))
+                        del stack[index:]
+                        reopen(carried)
+                        break
+            if boundary < token_end:
+                reopen(starts.get(boundary, []))
+        if token_end > cursor:
+            piece = text[cursor - position :]
             if "&" in piece or "<" in piece or ">" in piece:
                 piece = escape(piece, quote=False)
-            covering = [s for s in spans if s.start <= lo and s.end >= hi]
-            if covering:
-                out.append("".join(opening[s.annotation_id] for s in covering))
-                out.append(piece)
-                out.append("</mark>" * len(covering))
-            else:
-                out.append(piece)
+            out.append(piece)
         position = token_end
+    out.append("</mark>" * len(stack))
     return "".join(out)
 
 

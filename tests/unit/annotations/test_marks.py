@@ -95,10 +95,21 @@ def test_overlapping_spans_each_cover_their_own_words():
     spans = [span(0, 6, 1), span(3, 9, 2, "blue")]
     html = draw_marks(text, spans)
     assert_well_formed(html, text, spans)
-    # The shared stretch carries both marks.
-    assert re.search(
-        r'data-annotation="1"[^>]*><mark [^>]*data-annotation="2"[^>]*>def</mark>', html
+    # The shared stretch carries both marks; the first mark is not split, only the crossing
+    # one is (where the first ends inside it).
+    assert html == (
+        '<mark class="c-yellow" data-annotation="1">abc'
+        '<mark class="c-blue" data-annotation="2">def</mark></mark>'
+        '<mark class="c-blue" data-annotation="2">ghi</mark>j'
     )
+
+
+def test_nested_and_separate_spans_get_one_mark_each():
+    text = "one two three four five"
+    spans = [span(0, 13, 1), span(4, 7, 2), span(14, 18, 3)]
+    html = draw_marks(text, spans)
+    assert_well_formed(html, text, spans)
+    assert html.count("<mark") == 3
 
 
 def test_nested_spans_each_cover_their_own_words():
