@@ -84,6 +84,14 @@ def page_marks(
             continue
         state = "" if status == active else status
         which = 0 if is_note else 1
+        if start_pos == end_pos:  # most notes: within one paragraph
+            key = keys.get(start_pos)
+            if key is not None:
+                hi = min(end_off, lengths[key])
+                if start_off < hi:
+                    spans[key].append(Span(start_off, hi, pk, colour, is_note, state))
+                    counts[key][which] += 1
+            continue
         for position in range(start_pos, end_pos + 1):
             key = keys.get(position)
             if key is None:
