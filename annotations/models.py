@@ -518,3 +518,25 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.user_id}: {self.count}"
+
+
+class LiveEvent(models.Model):
+    """Something readers of a document may need to see at once: kept briefly, so that a reader
+    whose connection dropped catches up on what they missed (Last-Event-ID)."""
+
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # The whole event as sent through NOTIFY: ids, paragraph keys and the audience before and
+    # after the change. Never any text: a reader's page fetches what it may see.
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # Catch-up: a document's events after an id.
+            models.Index(fields=["document", "id"], name="live_event_catch_up_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Event {self.pk} on document {self.document_id}"

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from annotations import notifications, policy
+from annotations import live, notifications, policy
 from annotations.models import (
     Annotation,
     Ban,
@@ -118,6 +118,7 @@ def _set_status(moderator, target: Item, act: str, new: str, reason: str, *, all
     _require(moderator, target)
     content = type(target.content).objects.select_for_update(of=("self",)).get(pk=target.content.pk)
     old = content.status
+    before = policy.audience_of(target.annotation, target.reply)
     if old not in allowed_from:
         raise ModerationError(f"It is {content.get_status_display().lower()}: nothing to do.")
     content.status = new
@@ -128,6 +129,12 @@ def _set_status(moderator, target: Item, act: str, new: str, reason: str, *, all
     else:
         target.annotation = content
     _log(moderator, act, target, reason=reason, old=old, new=new)
+    live.publish(
+        change="reply" if target.reply else "updated",
+        annotation=target.annotation,
+        reply=target.reply,
+        before=before,
+    )
     return target
 
 
@@ -188,6 +195,7 @@ def set_locked(*, moderator, annotation_id: int, locked: bool, reason: str = "")
         raise ModerationError("The thread is already " + ("locked." if locked else "open."))
     annotation.locked = locked
     annotation.save(update_fields=["locked", "updated_at"])
+    live.publish(change="updated", annotation=annotation)
     target.annotation = annotation
     _log(
         moderator,
@@ -218,6 +226,7 @@ def _member_target(moderator, group: Group, user_id: int) -> Membership:
 def remove_member(*, moderator, group: Group, user_id: int, reason: str = "") -> None:
     target = _member_target(moderator, group, user_id)
     target.delete()
+    live.publish_membership(user_id=user_id, group_id=group.pk)
     _log(
         moderator,
         Act.REMOVE_MEMBER,
@@ -233,6 +242,7 @@ def remove_member(*, moderator, group: Group, user_id: int, reason: str = "") ->
 def ban(*, moderator, group: Group, user_id: int, reason: str = "") -> Ban:
     target = _member_target(moderator, group, user_id)
     target.delete()
+    live.publish_membership(user_id=user_id, group_id=group.pk)
     banned, _ = Ban.objects.get_or_create(
         group=group, user=target.user, defaults={"banned_by": moderator, "reason": reason[:500]}
     )

@@ -337,3 +337,53 @@ def thread_reply_filter(user, annotation: Annotation):
         return reply.author_id == me or moderator
 
     return visible
+
+
+# Live events -----------------------------------------------------------------------------------
+
+
+def audience_of(annotation: Annotation, reply=None) -> dict:
+    """The facts that decide who may see an annotation (or a reply in its thread), carried by a
+    live event so that each stream can decide without a query."""
+    facts = {
+        "visibility": annotation.visibility,
+        "group": annotation.group_id,
+        "author": annotation.author_id,
+        "status": annotation.status,
+    }
+    if reply is not None:
+        facts["reply_author"] = reply.author_id
+        facts["reply_status"] = reply.status
+    return facts
+
+
+def audience_includes(
+    facts: dict | None, *, user_id, is_staff: bool, groups: set[int], moderated: set[int]
+) -> bool:
+    """can_view_annotation / can_view_reply over an event's facts and a viewer's memberships."""
+    if not facts:
+        return False
+
+    def sees(status: str, author) -> bool:
+        if status == Status.DELETED:
+            return False
+        if user_id is not None and author == user_id:
+            return True
+        if status == Status.ACTIVE:
+            return None  # decided by the audience below
+        if facts["visibility"] == Visibility.GROUP:
+            return facts["group"] in moderated
+        return facts["visibility"] == Visibility.PUBLIC and is_staff
+
+    note = sees(facts["status"], facts["author"])
+    if note is None:
+        if facts["visibility"] == Visibility.PUBLIC:
+            note = True
+        elif facts["visibility"] == Visibility.GROUP:
+            note = facts["group"] in groups
+        else:
+            note = False
+    if not note or "reply_status" not in facts:
+        return bool(note)
+    reply = sees(facts["reply_status"], facts["reply_author"])
+    return True if reply is None else reply

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from annotations import notifications, policy, ratelimit
+from annotations import live, notifications, policy, ratelimit
 from annotations.anchoring import AnchorError, ParagraphText, Target, anchor
 from annotations.models import (
     Annotation,
@@ -177,6 +177,7 @@ def annotation_create(
     )
     annotation.full_clean()
     annotation.save()
+    live.publish(change="created", annotation=annotation)
     if body:
         notifications.notify_mentions(body=body, actor=author, annotation=annotation, reply=None)
     return annotation
@@ -204,6 +205,7 @@ def annotation_update(
             "This note was changed elsewhere since you opened it. Your text is still in the "
             "editor: copy it, reload, and apply your change again."
         )
+    before = policy.audience_of(annotation)
     annotation.body = _check_body(body)
     annotation.body_html = render_markdown(annotation.body) if annotation.body else ""
     annotation.tags = parse_tags(tags)
@@ -213,6 +215,7 @@ def annotation_update(
     annotation.version += 1
     annotation.full_clean()
     annotation.save()
+    live.publish(change="updated", annotation=annotation, before=before)
     return annotation
 
 
@@ -221,9 +224,11 @@ def annotation_delete(*, annotation_id: int, by) -> Annotation:
     annotation = Annotation.objects.select_for_update(of=("self",)).get(pk=annotation_id)
     if not policy.can_delete_annotation(by, annotation):
         raise AnnotationError("Only its author can delete this note.")
+    before = policy.audience_of(annotation)
     annotation.status = Annotation.Status.DELETED
     annotation.version += 1
     annotation.save(update_fields=["status", "version", "updated_at"])
+    live.publish(change="deleted", annotation=annotation, before=before)
     return annotation
 
 
@@ -279,6 +284,7 @@ def group_join(*, user, token: str) -> Membership:
             )
     except IntegrityError:  # joined twice at the same moment: the first one stands
         membership = Membership.objects.get(group=group, user=user)
+    live.publish_membership(user_id=user.pk, group_id=group.pk)
     return membership
 
 
@@ -292,6 +298,7 @@ def group_leave(*, user, group: Group) -> None:
             "The owner cannot leave their group." if member else "You are not in this group."
         )
     member.delete()
+    live.publish_membership(user_id=user.pk, group_id=group.pk)
 
 
 @transaction.atomic
@@ -309,6 +316,7 @@ def membership_set_role(*, actor, group: Group, user_id: int, role: str) -> Memb
         raise GroupError("Only the owner can change roles, and the owner's own role stays.")
     target.role = role
     target.save(update_fields=["role"])
+    live.publish_membership(user_id=target.user_id, group_id=group.pk)
     return target
 
 
@@ -384,6 +392,7 @@ def discussion_create(
     )
     annotation.full_clean()
     annotation.save()
+    live.publish(change="created", annotation=annotation)
     notifications.notify_mentions(body=body, actor=author, annotation=annotation, reply=None)
     return annotation
 
@@ -423,6 +432,7 @@ def reply_create(*, author, annotation_id: int, body: str, parent_id: int | None
     )
     reply.full_clean()
     reply.save()
+    live.publish(change="reply", annotation=annotation, reply=reply)
     if reply.status == Annotation.Status.ACTIVE:
         _notify_reply(reply, annotation, parent)
     return reply
@@ -463,6 +473,7 @@ def reply_update(*, reply_id: int, editor, version: int, body: str) -> Reply:
     reply.edited_at = timezone.now()
     reply.full_clean()
     reply.save()
+    live.publish(change="reply", annotation=reply.annotation, reply=reply)
     return reply
 
 
@@ -473,9 +484,11 @@ def reply_delete(*, reply_id: int, by) -> Reply:
     reply = Reply.objects.select_for_update(of=("self",)).filter(pk=reply_id).first()
     if reply is None or not policy.can_delete_reply(by, reply):
         raise AnnotationError("Only its author can delete this reply.")
+    before = policy.audience_of(reply.annotation, reply)
     reply.status = Annotation.Status.DELETED
     reply.version += 1
     reply.save(update_fields=["status", "version"])
+    live.publish(change="reply", annotation=reply.annotation, reply=reply, before=before)
     return reply
 
 
@@ -585,6 +598,8 @@ def flag_create(
             raise AnnotationError("That note does not exist.")
     if not policy.can_flag(flagger, annotation):
         raise AnnotationError("You cannot flag this.")
+    if (reply or annotation).author_id == flagger.pk:
+        raise AnnotationError("You cannot flag what you wrote: edit or delete it instead.")
     ratelimit.hit(flagger, "flag")
     try:
         with transaction.atomic():

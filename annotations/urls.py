@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotations import discussion_views, moderation_views, views
+from annotations import discussion_views, live_views, moderation_views, views
 
 urlpatterns = [
     path("documents/<slug:slug>/annotations/", views.annotation_create, name="annotation_create"),
@@ -78,6 +78,12 @@ urlpatterns = [
         name="notification_settings",
     ),
     path("unsubscribe/<str:token>/", moderation_views.unsubscribe, name="unsubscribe"),
+    path("documents/<slug:slug>/live/", live_views.stream, name="live_stream"),
+    path(
+        "documents/<slug:slug>/live/paragraphs/",
+        live_views.paragraphs,
+        name="live_paragraphs",
+    ),
     path("notes/", views.my_notes, name="my_notes"),
     path("markdownx/markdownify/", views.markdown_preview, name="markdown_preview"),
     path("groups/", views.group_list, name="group_list"),

@@ -206,3 +206,9 @@ RATE_LIMITS = {
 
 # The site's own address, for links in emails.
 SITE_URL = os.environ.get("SITE_URL", f"http://{HOST}:{PORT}")
+
+# Live updates (Server-Sent Events fanned out through PostgreSQL LISTEN/NOTIFY).
+LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)
+LIVE_RETRY_MS = env_int("LIVE_RETRY_MS", 2000)
+LIVE_CATCH_UP_SECONDS = env_int("LIVE_CATCH_UP_SECONDS", 3600)
+LIVE_MAX_STREAMS_PER_PERSON = env_int("LIVE_MAX_STREAMS_PER_PERSON", 8)
