@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -39,12 +41,16 @@ async def stream(request: HttpRequest, slug: str) -> HttpResponse:
             headers={"Retry-After": "30"},
         )
     viewer = await sync_to_async(live.Viewer.load)(user)
+    layer = policy.clean_layer(request.GET.get("layer", ""))
+    stream_id = uuid.uuid4()
     last_id = _last_event_id(request)
     hub = live.hub()
     queue = hub.subscribe(document.pk)
     _open_per_user[owner] += 1
 
     async def events():
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
         try:
             yield f"retry: {settings.LIVE_RETRY_MS}\n\n"
             if last_id is not None:
@@ -55,10 +61,19 @@ async def stream(request: HttpRequest, slug: str) -> HttpResponse:
                 newest = await sync_to_async(_newest_event_id)()
                 if newest:
                     yield f"id: {newest}\nevent: hello\ndata: {{}}\n\n"
+            presence = None
             while True:
+                if presence is None or loop.time() >= next_tick:
+                    summary = await sync_to_async(live.presence_tick)(
+                        stream_id, document.pk, viewer, layer
+                    )
+                    next_tick = loop.time() + settings.LIVE_HEARTBEAT_SECONDS
+                    if summary != presence:
+                        presence = summary
+                        yield f"event: presence\ndata: {json.dumps(summary)}\n\n"
                 try:
                     event = await asyncio.wait_for(
-                        queue.get(), timeout=settings.LIVE_HEARTBEAT_SECONDS
+                        queue.get(), timeout=max(0.1, next_tick - loop.time())
                     )
                 except TimeoutError:
                     yield ": heartbeat\n\n"
@@ -77,6 +92,8 @@ async def stream(request: HttpRequest, slug: str) -> HttpResponse:
         finally:
             hub.unsubscribe(document.pk, queue)
             _open_per_user[owner] -= 1
+            with contextlib.suppress(Exception):  # the page is gone; its row expires anyway
+                await sync_to_async(live.presence_leave)(stream_id)
 
     response = StreamingHttpResponse(events(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"

@@ -540,3 +540,23 @@ class LiveEvent(models.Model):
 
     def __str__(self) -> str:
         return f"Event {self.pk} on document {self.document_id}"
+
+
+class LivePresence(models.Model):
+    """One open reading page: who has a document open now (rows of gone pages expire)."""
+
+    stream = models.UUIDField(primary_key=True)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # "N reading now": a document's pages seen lately.
+            models.Index(fields=["document", "seen_at"], name="live_presence_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reader of {self.document_id}"

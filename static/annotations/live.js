@@ -73,6 +73,18 @@ function connect() {
     if (event.change === "reply") threadCue(event);
     article.dispatchEvent(new CustomEvent("marginalia:live", { detail: event }));
   });
+  source.addEventListener("presence", (message) => {
+    const { count, names, group } = JSON.parse(message.data);
+    const where = document.getElementById("presence");
+    if (!where) return;
+    if (count <= 1) {
+      where.textContent = "";
+      return;
+    }
+    let text = `${count} reading now`;
+    if (names?.length) text += ` — in ${group}: ${names.join(", ")}`;
+    where.textContent = text;
+  });
   source.addEventListener("hello", (message) => {
     lastId = message.lastEventId || lastId;
   });

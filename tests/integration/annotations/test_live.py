@@ -25,7 +25,13 @@ class Stream:
     """An open event stream, read in a thread: what the browser's EventSource would get."""
 
     def __init__(
-        self, base: str, slug: str, *, session: str | None = None, last: int | None = None
+        self,
+        base: str,
+        slug: str,
+        *,
+        session: str | None = None,
+        last: int | None = None,
+        layer: str = "",
     ):
         self.events: list[tuple[str, dict]] = []
         self.raw: list[str] = []
@@ -36,7 +42,8 @@ class Stream:
             headers["Cookie"] = f"sessionid={session}"
         if last is not None:
             headers["Last-Event-ID"] = str(last)
-        self.conn.request("GET", f"/documents/{slug}/live/", headers=headers)
+        query = f"?layer={layer}" if layer else ""
+        self.conn.request("GET", f"/documents/{slug}/live/{query}", headers=headers)
         self.response = self.conn.getresponse()
         assert self.response.status == 200
         assert self.response.getheader("Content-Type").startswith("text/event-stream")
@@ -301,3 +308,31 @@ def _event_id_of(annotation) -> int:
     from annotations.models import LiveEvent
 
     return LiveEvent.objects.filter(payload__annotation=annotation.pk).order_by("pk").first().pk
+
+
+def test_presence_counts_readers_and_names_group_members_to_members(world):
+    document, group = world["document"], world["group"]
+    layer = f"group-{group.slug}"
+    with uvicorn_server() as base:
+        owner = Stream(base, document.slug, session=session_for(world["owner"]), layer=layer)
+        member = Stream(base, document.slug, session=session_for(world["member"]), layer=layer)
+        outsider = Stream(base, document.slug, session=session_for(world["outsider"]), layer=layer)
+        try:
+
+            def latest(stream):
+                found = [data for name, data in stream.events if name == "presence"]
+                return found[-1] if found else None
+
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline and (latest(owner) or {}).get("count") != 3:
+                time.sleep(0.1)
+            assert latest(owner)["count"] == 3
+            names = sorted([world["owner"].username, world["member"].username])
+            assert latest(owner)["names"] == names
+            # The outsider asked for the group's layer but is not a member: a count, no names.
+            while time.monotonic() < deadline and (latest(outsider) or {}).get("count") != 3:
+                time.sleep(0.1)
+            assert latest(outsider) == {"count": 3, "names": []}
+        finally:
+            for stream in (owner, member, outsider):
+                stream.close()
