@@ -60,6 +60,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Where `make run` serves.
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = env_int("PORT", 8000)
+WEB_WORKERS = env_int("WEB_WORKERS", 1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -19,6 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=settings.HOST)
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--no-setup", action="store_true", help="Skip migrate and demo.")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=settings.WEB_WORKERS,
+            help="App processes (live updates reach readers on any of them).",
+        )
 
     def handle(self, *args, **options) -> None:
         database = settings.DATABASES["default"].get("DESCRIPTION", "PostgreSQL")
@@ -35,4 +41,12 @@ class Command(BaseCommand):
             from reader.management.commands.load_demo import DEMO_PASSWORD, DEMO_USERNAME
 
             self.stdout.write(f"Demo login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
-        uvicorn.run("reader.asgi:application", host=host, port=port, log_level="info")
+        uvicorn.run(
+            "reader.asgi:application",
+            host=host,
+            port=port,
+            workers=options["workers"],
+            log_level="info",
+            # Live streams end cleanly on shutdown instead of holding it up.
+            timeout_graceful_shutdown=5,
+        )
