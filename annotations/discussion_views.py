@@ -103,6 +103,9 @@ def note_panel(
 @require_POST
 def reply_create(request: HttpRequest, pk: int) -> HttpResponse:
     annotation = _annotation(request, pk)
+    open_thread = annotation.status == Annotation.Status.ACTIVE and not annotation.locked
+    if open_thread and not policy.can_reply(request.user, annotation):
+        return _refused(request, "You cannot reply in this thread.", 403)
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _refused(request, "Write something before posting.")
@@ -169,6 +172,26 @@ def reply_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return note_panel(request, reply.annotation_id, "Reply deleted.")
 
 
+@login_required
+@require_GET
+def reply_form(request: HttpRequest, pk: int) -> HttpResponse:
+    """The reply editor under one reply, loaded when its Reply button is pressed (a thread of
+    500 replies carries one editor, not 500)."""
+    annotation = _annotation(request, pk)
+    if not policy.can_reply(request.user, annotation):
+        raise PermissionDenied("You cannot reply here.")
+    parent = (
+        _reply(request, int(request.GET.get("parent") or 0)) if request.GET.get("parent") else None
+    )
+    if parent is not None and parent.annotation_id != annotation.pk:
+        raise Http404("No such reply in this thread.")
+    return render(
+        request,
+        "annotations/_reply_form.html",
+        {"annotation": annotation, "parent": parent.pk if parent else ""},
+    )
+
+
 @require_GET
 def reply_thread(request: HttpRequest, pk: int) -> HttpResponse:
     """Continue a deep thread from one reply."""
@@ -184,6 +207,8 @@ def reply_thread(request: HttpRequest, pk: int) -> HttpResponse:
         "document": annotation.document,
         "single": True,
         "subthread_of": reply,
+        # Without JavaScript, a reply's Reply link comes here with the editor open under it.
+        "reply_to": reply.pk if request.GET.get("reply") else None,
         **thread_context(request, annotation, root=reply),
     }
     return render(request, "annotations/annotation_detail.html", context)
@@ -253,7 +278,7 @@ def flag(request: HttpRequest, pk: int, target: str = "annotation") -> HttpRespo
     else:
         annotation = _annotation(request, pk)
         reply, what = None, annotation
-    if not policy.can_flag(request.user, annotation):
+    if not policy.can_flag(request.user, annotation, reply):
         raise PermissionDenied("You cannot flag this.")
     form = FlagForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db.models.functions import Length
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, render
@@ -31,6 +32,9 @@ async def stream(request: HttpRequest, slug: str) -> HttpResponse:
     """text/event-stream of the changes to a document that this viewer may know about."""
     if request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET"})
+    if not isinstance(request, ASGIRequest):
+        # Streams need ASGI (uvicorn). Under WSGI, 204 tells the browser not to retry.
+        return HttpResponse(status=204)
     document = await aget_object_or_404(Document.objects.only("id", "slug"), slug=slug)
     user = await request.auser()
     owner = user.pk if user.is_authenticated else f"anon:{request.META.get('REMOTE_ADDR')}"

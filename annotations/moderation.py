@@ -171,6 +171,20 @@ def approve(*, moderator, target: Item) -> Item:
         moderator, target, Act.APPROVE, Status.ACTIVE, "", allowed_from=(Status.PENDING,)
     )
     _tell_author(moderator, target, "A moderator approved your contribution.")
+    if target.reply is not None:
+        # Now that others may see it, the thread hears of it as of any new reply.
+        notifications.notify_reply(target.reply, target.annotation, target.reply.parent)
+    return target
+
+
+@transaction.atomic
+def reject(*, moderator, target: Item, reason: str = "") -> Item:
+    """A pending contribution not approved: it stays hidden, its author sees why."""
+    reason = reason.strip() or "Not approved by a moderator."
+    target = _set_status(
+        moderator, target, Act.REJECT, Status.HIDDEN, reason, allowed_from=(Status.PENDING,)
+    )
+    _tell_author(moderator, target, f"A moderator did not approve your contribution: {reason}")
     return target
 
 
@@ -324,7 +338,9 @@ def attach_items(rows: list[dict]) -> list[dict]:
     replies = Reply.objects.select_related(
         "author", "annotation__document", "annotation__group"
     ).in_bulk(reply_ids)
+    labels = dict(Flag.Reason.choices)
     for row in rows:
+        row["reasons"] = [labels.get(reason, reason) for reason in row["reasons"]]
         row["reply"] = replies.get(row["reply_id"])
         row["annotation"] = (
             row["reply"].annotation if row["reply"] else annotations.get(row["annotation_id"])

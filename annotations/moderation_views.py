@@ -89,17 +89,18 @@ def act(request: HttpRequest) -> HttpResponse:
     # What the moderator may not see does not exist for them.
     if target is None or not policy.can_view_annotation(request.user, target.annotation):
         raise Http404("No such item.")
+    if target.reply is not None and not policy.can_view_reply(
+        request.user, target.reply, target.annotation
+    ):
+        raise Http404("No such item.")
     if not policy.can_moderate(request.user, target.annotation):
         raise PermissionDenied("Only this group's moderators (or site staff) can do that.")
     try:
         if name == "hide":
             moderation.hide(moderator=request.user, target=target, reason=reason)
         elif name == "reject":
-            moderation.hide(
-                moderator=request.user,
-                target=target,
-                reason=reason or "Not approved by a moderator.",
-            )
+            moderation.reject(moderator=request.user, target=target, reason=reason)
+
         elif name == "unhide":
             moderation.unhide(moderator=request.user, target=target, reason=reason)
         elif name == "dismiss":

@@ -117,3 +117,24 @@ def _email(notification_id: int) -> None:
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     ).send(fail_silently=True)
+
+
+def notify_reply(reply: Reply, annotation: Annotation, parent: Reply | None) -> None:
+    """Tell the note's author and the answered reply's author; then anyone @mentioned."""
+    actor = reply.author
+    title = annotation.document.title
+    told = set()
+    for recipient in (parent.author if parent else None, annotation.author):
+        if recipient is None or recipient.pk in told:
+            continue
+        told.add(recipient.pk)
+        what = "your reply" if parent and recipient.pk == parent.author_id else "your note"
+        notify(
+            recipient=recipient,
+            kind=Kind.REPLY,
+            actor=actor,
+            annotation=annotation,
+            reply=reply,
+            message=f"{actor.username} replied to {what} on “{title}”.",
+        )
+    notify_mentions(body=reply.body, actor=actor, annotation=annotation, reply=reply, skip=told)

@@ -75,19 +75,33 @@ def visible_annotations(user) -> Q:
 
 
 def visible_replies(user) -> Q:
-    """The database form of can_view_reply: the note is visible, and so is the reply."""
-    visible_notes = Subquery(Annotation.objects.filter(visible_annotations(user)).values("pk"))
-    rule = Q(status=Status.ACTIVE)
+    """The database form of can_view_reply: the note is visible, and so is the reply. Others'
+    replies in a group thread are for the group's current members only."""
+    visible = Annotation.objects.filter(visible_annotations(user))
     if _authenticated(user):
-        rule |= Q(author_id=user.pk, status__in=AWAITING)
+        audience = visible.filter(
+            ~Q(visibility=Visibility.GROUP) | Q(group_id__in=_my_group_ids(user))
+        )
+    else:
+        audience = visible.exclude(visibility=Visibility.GROUP)
+    rule = Q(status=Status.ACTIVE, annotation_id__in=Subquery(audience.values("pk")))
+    if _authenticated(user):
+        rule |= Q(author_id=user.pk, annotation_id__in=Subquery(visible.values("pk"))) & ~Q(
+            status=Status.DELETED
+        )
         rule |= Q(
             status__in=AWAITING,
             annotation__visibility=Visibility.GROUP,
             annotation__group_id__in=_moderated_group_ids(user),
+            annotation_id__in=Subquery(visible.values("pk")),
         )
         if user.is_staff:
-            rule |= Q(status__in=AWAITING, annotation__visibility=Visibility.PUBLIC)
-    return Q(annotation_id__in=visible_notes) & rule
+            rule |= Q(
+                status__in=AWAITING,
+                annotation__visibility=Visibility.PUBLIC,
+                annotation_id__in=Subquery(visible.values("pk")),
+            )
+    return rule
 
 
 def can_view_annotation(user, annotation: Annotation, group_ids: set[int] | None = None) -> bool:
@@ -110,11 +124,21 @@ def can_view_reply(user, reply, annotation: Annotation | None = None) -> bool:
     annotation = annotation or reply.annotation
     if not can_view_annotation(user, annotation) or reply.status == Status.DELETED:
         return False
-    if reply.status == Status.ACTIVE:
-        return True
     if _authenticated(user) and reply.author_id == user.pk:
         return True
+    if not in_thread_audience(user, annotation):
+        return False
+    if reply.status == Status.ACTIVE:
+        return True
     return can_moderate(user, annotation)
+
+
+def in_thread_audience(user, annotation: Annotation) -> bool:
+    """Others' replies in a group thread are for the group's current members (an author who
+    left, or was banned, keeps only their own words)."""
+    if annotation.visibility != Visibility.GROUP:
+        return True
+    return _authenticated(user) and annotation.group_id in member_group_ids(user)
 
 
 _GROUP_LAYER = re.compile(r"group-[-a-zA-Z0-9_]{1,80}")
@@ -161,12 +185,14 @@ def can_post_to_group(user, group: Group | None) -> bool:
 
 
 def can_reply(user, annotation: Annotation) -> bool:
-    """Anyone who sees an active, unlocked thread (and is logged in) may reply."""
+    """Anyone who sees an active, unlocked thread (and is logged in) may reply; in a group's
+    thread, only its current members."""
     return (
         can_annotate(user)
         and annotation.status == Status.ACTIVE
         and not annotation.locked
         and can_view_annotation(user, annotation)
+        and in_thread_audience(user, annotation)
     )
 
 
@@ -186,14 +212,21 @@ def can_react(user, annotation: Annotation) -> bool:
     )
 
 
-def can_flag(user, annotation: Annotation) -> bool:
-    """Anyone who can see a note (or its replies) may flag it, except its author. Private notes
-    have no audience and no moderator: there is nobody to flag them to."""
+def can_flag_in_thread(user, annotation: Annotation) -> bool:
+    """Whether the viewer may flag anything in this thread. Private notes have no audience and
+    no moderator: there is nobody to flag them to."""
     return (
         can_annotate(user)
         and annotation.visibility != Visibility.PRIVATE
         and can_view_annotation(user, annotation)
+        and in_thread_audience(user, annotation)
     )
+
+
+def can_flag(user, annotation: Annotation, reply=None) -> bool:
+    """Anyone who can see a note or a reply may flag it, except its own author."""
+    content = reply if reply is not None else annotation
+    return can_flag_in_thread(user, annotation) and content.author_id != user.pk
 
 
 def can_mark_answer(user, annotation: Annotation) -> bool:
@@ -256,7 +289,10 @@ def can_set_pre_moderation(user, group: Group) -> bool:
 
 def needs_approval(user, group: Group | None) -> bool:
     """Contributions to a pre-moderated group wait for approval, unless a moderator makes them."""
-    return group is not None and group.pre_moderation and not moderates_group(user, group)
+    if group is None or moderates_group(user, group):
+        return False
+    # Asked of the database: the switch may have changed since `group` was loaded.
+    return Group.objects.filter(pk=group.pk, pre_moderation=True).exists()
 
 
 # Groups --------------------------------------------------------------------------------------
@@ -327,14 +363,17 @@ def thread_reply_filter(user, annotation: Annotation):
     """For one thread whose note the viewer may see: a predicate telling which of its replies
     they may see (the same rule as can_view_reply, with the moderator question asked once)."""
     moderator = can_moderate(user, annotation)
+    audience = in_thread_audience(user, annotation)
     me = user.pk if _authenticated(user) else None
 
     def visible(reply) -> bool:
-        if reply.status == Status.ACTIVE:
-            return True
         if reply.status == Status.DELETED:
             return False
-        return reply.author_id == me or moderator
+        if reply.author_id == me:
+            return True
+        if not audience:
+            return False
+        return reply.status == Status.ACTIVE or moderator
 
     return visible
 

@@ -434,30 +434,8 @@ def reply_create(*, author, annotation_id: int, body: str, parent_id: int | None
     reply.save()
     live.publish(change="reply", annotation=annotation, reply=reply)
     if reply.status == Annotation.Status.ACTIVE:
-        _notify_reply(reply, annotation, parent)
+        notifications.notify_reply(reply, annotation, parent)
     return reply
-
-
-def _notify_reply(reply: Reply, annotation: Annotation, parent: Reply | None) -> None:
-    actor = reply.author
-    title = annotation.document.title
-    told = set()
-    for recipient in (parent.author if parent else None, annotation.author):
-        if recipient is None or recipient.pk in told:
-            continue
-        told.add(recipient.pk)
-        what = "your reply" if parent and recipient.pk == parent.author_id else "your note"
-        notifications.notify(
-            recipient=recipient,
-            kind=Notification.Kind.REPLY,
-            actor=actor,
-            annotation=annotation,
-            reply=reply,
-            message=f"{actor.username} replied to {what} on “{title}”.",
-        )
-    notifications.notify_mentions(
-        body=reply.body, actor=actor, annotation=annotation, reply=reply, skip=told
-    )
 
 
 @transaction.atomic
@@ -488,6 +466,8 @@ def reply_delete(*, reply_id: int, by) -> Reply:
     reply.status = Annotation.Status.DELETED
     reply.version += 1
     reply.save(update_fields=["status", "version"])
+    # A deleted reply is no longer anybody's answer.
+    Annotation.objects.filter(pk=reply.annotation_id, answer=reply).update(answer=None)
     live.publish(change="reply", annotation=reply.annotation, reply=reply, before=before)
     return reply
 
@@ -596,10 +576,10 @@ def flag_create(
         annotation = Annotation.objects.filter(pk=annotation_id).first()
         if annotation is None or not policy.can_view_annotation(flagger, annotation):
             raise AnnotationError("That note does not exist.")
-    if not policy.can_flag(flagger, annotation):
-        raise AnnotationError("You cannot flag this.")
     if (reply or annotation).author_id == flagger.pk:
         raise AnnotationError("You cannot flag what you wrote: edit or delete it instead.")
+    if not policy.can_flag(flagger, annotation, reply):
+        raise AnnotationError("You cannot flag this.")
     ratelimit.hit(flagger, "flag")
     try:
         with transaction.atomic():

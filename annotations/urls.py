@@ -18,6 +18,7 @@ urlpatterns = [
     path("annotations/<int:pk>/edit/", views.annotation_edit, name="annotation_edit"),
     path("annotations/<int:pk>/delete/", views.annotation_delete, name="annotation_delete"),
     path("annotations/<int:pk>/replies/", discussion_views.reply_create, name="reply_create"),
+    path("annotations/<int:pk>/reply-form/", discussion_views.reply_form, name="reply_form"),
     path("annotations/<int:pk>/react/", discussion_views.react, name="react"),
     path("annotations/<int:pk>/question/", discussion_views.question, name="question"),
     path("annotations/<int:pk>/answer/", discussion_views.answer, name="answer"),

@@ -34,7 +34,7 @@ from annotations.ratelimit import RateLimited
 from annotations.reading import decor_for
 from annotations.rendering import render_markdown
 from annotations.services import AnnotationError, EditConflict, GroupError
-from annotations.threads import flatten, thread_for
+from annotations.threads import MAX_VISIBLE_DEPTH, flatten, thread_for
 from reader.layout import heading_repeats_title, side_html, text_element
 from reader.models import Document, Paragraph
 
@@ -378,17 +378,20 @@ def _changed(request, annotation: Annotation, layer: str, message: str) -> HttpR
 def thread_context(request: HttpRequest, annotation: Annotation, root=None) -> dict:
     thread = thread_for(request.user, annotation)
     nodes = thread.nodes
+    max_depth = MAX_VISIBLE_DEPTH
     if root is not None:
         nodes = _subtree(nodes, root.pk)
+        # "Continue this thread" shows the next levels down from its reply.
+        max_depth = nodes[0].depth + MAX_VISIBLE_DEPTH
     user = request.user
     answer = annotation.answer
     answer_visible = answer is not None and policy.can_view_reply(user, answer, annotation)
     return {
-        "thread": flatten(nodes),
+        "thread": flatten(nodes, max_depth=max_depth),
         "thread_count": thread.count,
         "can_reply": policy.can_reply(user, annotation),
         "can_react": policy.can_react(user, annotation),
-        "can_flag": policy.can_flag(user, annotation),
+        "can_flag": policy.can_flag_in_thread(user, annotation),
         "can_moderate": policy.can_moderate(user, annotation),
         "can_mark_answer": policy.can_mark_answer(user, annotation),
         "can_mark_question": policy.can_mark_question(user, annotation),

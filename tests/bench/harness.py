@@ -49,10 +49,12 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-BENCH_DB = "marginalia_bench"
+# MARGINALIA_BENCH_DB names another throwaway database (and server dir), so that two people
+# benchmarking on one machine never drop each other's; unset, it is marginalia_bench.
+BENCH_DB = os.environ.get("MARGINALIA_BENCH_DB") or "marginalia_bench"
 OUT_DIR = Path(settings.VAR_DIR) / "bench"
 # The live server's own var dir: whitenoise (DEBUG) serves its staticfiles/ at request time.
-SERVER_VAR_DIR = OUT_DIR / "server"
+SERVER_VAR_DIR = OUT_DIR / ("server" if BENCH_DB == "marginalia_bench" else f"server-{BENCH_DB}")
 SERVER_STATIC_DIR = SERVER_VAR_DIR / "staticfiles"
 
 _bench_url: str | None = None

@@ -145,3 +145,13 @@ def focus_is_visible(page) -> bool:
 
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+def new_context_page(browser, live_server, user=None, **options):
+    """A fresh browser context (its own cookies) with one page, logged in as `user` if given
+    (through a real session cookie). Returns (context, page); the caller closes the context."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
+    context.set_default_timeout(10_000)
+    if user is not None:
+        log_in_with_cookie(context, live_server, user)
+    return context, context.new_page()
