@@ -17,7 +17,7 @@ from annotations.forms import NoteFields
 from annotations.models import Annotation, Flag, Reaction, Reply
 from annotations.ratelimit import RateLimited
 from annotations.services import AnnotationError, EditConflict
-from annotations.views import _too_fast, thread_context
+from annotations.views import _too_fast, note_panel, note_with_thread, thread_context
 from reader.models import Document, Paragraph
 
 
@@ -69,31 +69,6 @@ def _refused(request: HttpRequest, message: str, status: int = 400) -> HttpRespo
         {"message": message},
         status=status,
     )
-
-
-def note_panel(
-    request: HttpRequest, annotation_id: int, message: str = "", status: int = 200, **extra
-) -> HttpResponse:
-    """The note with its thread: the panel (htmx) or its page."""
-    annotation = get_object_or_404(
-        Annotation.objects.visible_to(request.user)
-        .select_related("author", "group", "document", "answer__author")
-        .with_discussion(request.user),
-        pk=annotation_id,
-    )
-    context = {
-        "annotation": annotation,
-        "document": annotation.document,
-        "single": True,
-        "message": message,
-        **thread_context(request, annotation),
-        **extra,
-    }
-    if request.htmx:
-        return render(request, "annotations/_panel_one.html", context, status=status)
-    if message and status < 400:
-        messages.success(request, message)
-    return render(request, "annotations/annotation_detail.html", context, status=status)
 
 
 # Replies -------------------------------------------------------------------------------------
@@ -196,12 +171,7 @@ def reply_form(request: HttpRequest, pk: int) -> HttpResponse:
 def reply_thread(request: HttpRequest, pk: int) -> HttpResponse:
     """Continue a deep thread from one reply."""
     reply = _reply(request, pk)
-    annotation = get_object_or_404(
-        Annotation.objects.visible_to(request.user)
-        .select_related("author", "group", "document", "answer__author")
-        .with_discussion(request.user),
-        pk=reply.annotation_id,
-    )
+    annotation = note_with_thread(request, reply.annotation_id)
     context = {
         "annotation": annotation,
         "document": annotation.document,

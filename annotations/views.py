@@ -165,24 +165,40 @@ def paragraph_notes(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_GET
-def annotation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A note with its whole discussion thread (constant queries, whatever its length)."""
-    annotation = get_object_or_404(
+def note_with_thread(request: HttpRequest, pk: int) -> Annotation:
+    """A note the viewer may see (else 404), with what its thread header shows."""
+    return get_object_or_404(
         Annotation.objects.visible_to(request.user)
         .select_related("author", "group", "document", "answer__author")
         .with_discussion(request.user),
         pk=pk,
     )
+
+
+def note_panel(
+    request: HttpRequest, annotation_id: int, message: str = "", status: int = 200, **extra
+) -> HttpResponse:
+    """The note with its thread: the panel (htmx) or its page."""
+    annotation = note_with_thread(request, annotation_id)
     context = {
         "annotation": annotation,
         "document": annotation.document,
         "single": True,
+        "message": message,
         **thread_context(request, annotation),
+        **extra,
     }
     if request.htmx:
-        return render(request, "annotations/_panel_one.html", context)
-    return render(request, "annotations/annotation_detail.html", context)
+        return render(request, "annotations/_panel_one.html", context, status=status)
+    if message and status < 400:
+        messages.success(request, message)
+    return render(request, "annotations/annotation_detail.html", context, status=status)
+
+
+@require_GET
+def annotation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A note with its whole discussion thread (constant queries, whatever its length)."""
+    return note_panel(request, pk)
 
 
 @require_GET
