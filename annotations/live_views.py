@@ -12,6 +12,7 @@ from datetime import timedelta
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
 from django.db.models.functions import Length
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, render
@@ -44,7 +45,8 @@ async def stream(request: HttpRequest, slug: str) -> HttpResponse:
             status=429,
             headers={"Retry-After": "30"},
         )
-    viewer = await sync_to_async(live.Viewer.load)(user)
+    # In the request's own thread, so that the connection the lookups above took goes back too.
+    viewer = await sync_to_async(_released(live.Viewer.load))(user)
     layer = policy.clean_layer(request.GET.get("layer", ""))
     stream_id = uuid.uuid4()
     last_id = _last_event_id(request)
@@ -58,19 +60,17 @@ async def stream(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             yield f"retry: {settings.LIVE_RETRY_MS}\n\n"
             if last_id is not None:
-                for chunk in await sync_to_async(_catch_up)(document.pk, last_id, viewer):
+                for chunk in await _db(_catch_up)(document.pk, last_id, viewer):
                     yield chunk
             else:
                 # Where the page starts from: after a drop it asks for what came after this.
-                newest = await sync_to_async(_newest_event_id)()
+                newest = await _db(_newest_event_id)()
                 if newest:
                     yield f"id: {newest}\nevent: hello\ndata: {{}}\n\n"
             presence = None
             while True:
                 if presence is None or loop.time() >= next_tick:
-                    summary = await sync_to_async(live.presence_tick)(
-                        stream_id, document.pk, viewer, layer
-                    )
+                    summary = await _db(live.presence_tick)(stream_id, document.pk, viewer, layer)
                     next_tick = loop.time() + settings.LIVE_HEARTBEAT_SECONDS
                     if summary != presence:
                         presence = summary
@@ -85,7 +85,7 @@ async def stream(request: HttpRequest, slug: str) -> HttpResponse:
                 change = event.get("change")
                 if change == "membership":
                     if event.get("user") == viewer.user_id:
-                        await sync_to_async(viewer.refresh)()
+                        await _db(viewer.refresh)()
                     continue
                 if change == "resync":
                     # The LISTEN connection came back: events may have been missed meanwhile.
@@ -97,12 +97,30 @@ async def stream(request: HttpRequest, slug: str) -> HttpResponse:
             hub.unsubscribe(document.pk, queue)
             _open_per_user[owner] -= 1
             with contextlib.suppress(Exception):  # the page is gone; its row expires anyway
-                await sync_to_async(live.presence_leave)(stream_id)
+                await _db(live.presence_leave)(stream_id)
 
     response = StreamingHttpResponse(events(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer the stream
     return response
+
+
+def _released(function):
+    """Run `function`, then give its database connection back to the pool. A stream lives for
+    hours: holding a connection all that time would exhaust the pool after a few readers."""
+
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return run
+
+
+def _db(function):
+    """A stream's database step, in a worker thread (not one thread per stream)."""
+    return sync_to_async(_released(function), thread_sensitive=False)
 
 
 def _message(event: dict) -> str:

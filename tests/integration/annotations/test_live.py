@@ -257,7 +257,8 @@ def test_a_lost_listen_connection_comes_back_by_itself(world):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE query LIKE 'LISTEN marginalia_live%%' AND pid <> pg_backend_pid()"
+                    "WHERE query LIKE 'LISTEN marginalia_live%%' AND pid <> pg_backend_pid() "
+                    "AND datname = current_database()"
                 )
                 assert cursor.fetchall(), "the listener's backend was found and ended"
             deadline = time.monotonic() + 10
@@ -335,4 +336,23 @@ def test_presence_counts_readers_and_names_group_members_to_members(world):
             assert latest(outsider) == {"count": 3, "names": []}
         finally:
             for stream in (owner, member, outsider):
+                stream.close()
+
+
+def test_many_streams_do_not_starve_the_process_of_database_connections(world):
+    """A stream gives its database connection back between steps: more readers than the pool
+    has connections still leave the process able to serve pages."""
+    document = world["document"]
+    with uvicorn_server(LIVE_MAX_STREAMS_PER_PERSON="100") as base:
+        streams = [Stream(base, document.slug) for _ in range(30)]
+        try:
+            parts = urlsplit(base)
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            conn.request("GET", document.get_absolute_url())
+            assert conn.getresponse().status == 200
+            note = make_annotation(author=world["owner"], document=document, visibility="public")
+            for stream in streams:
+                stream.wait_for(lambda e: e["annotation"] == note.pk)
+        finally:
+            for stream in streams:
                 stream.close()
