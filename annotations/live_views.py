@@ -21,8 +21,7 @@ from django.views.decorators.http import require_GET
 
 from annotations import live, policy
 from annotations.models import LiveEvent
-from annotations.reading import decor_for
-from reader.layout import heading_repeats_title, side_html, text_element
+from annotations.reading import paragraph_swaps
 from reader.models import Document, Paragraph
 
 # Open streams per person in this process (a tab or two each is plenty; a script is not).
@@ -172,11 +171,5 @@ def paragraphs(request: HttpRequest, slug: str) -> HttpResponse:
         .annotate(length=Length("text"))
         .order_by("position")
     )
-    decor = decor_for(request.user, document, rows, layer, partial=True) if rows else None
-    parts = []
-    for paragraph in rows:
-        as_title = paragraph.position == 0 and heading_repeats_title([paragraph], document.title)
-        oob = ' hx-swap-oob="true"'
-        parts.append(text_element(paragraph, decor, as_title=as_title, attrs=oob))
-        parts.append(side_html(paragraph, decor, attrs=oob))
+    parts = paragraph_swaps(request.user, document, rows, layer)
     return render(request, "annotations/_live_paragraphs.html", {"parts": parts})

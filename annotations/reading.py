@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from annotations import policy
 from annotations.marks import Span
 from annotations.models import Annotation
-from reader.layout import Decor
+from reader.layout import Decor, heading_repeats_title, side_html, text_element
 
 
 @dataclass
@@ -141,3 +141,18 @@ def decor_for(user, document, paragraphs, layer: str, *, partial: bool = False) 
         notes_url=notes_url,
         document_discussions=marks.document_discussions,
     )
+
+
+def paragraph_swaps(user, document, paragraphs, layer: str) -> list[str]:
+    """Fresh marks and counts of a few `paragraphs` for `user`, as htmx out-of-band swaps:
+    what a page takes in after a change (its own, or a co-reader's arriving live)."""
+    if not paragraphs:
+        return []
+    decor = decor_for(user, document, paragraphs, layer, partial=True)
+    oob = ' hx-swap-oob="true"'
+    out = []
+    for paragraph in paragraphs:
+        as_title = paragraph.position == 0 and heading_repeats_title([paragraph], document.title)
+        out.append(text_element(paragraph, decor, as_title=as_title, attrs=oob))
+        out.append(side_html(paragraph, decor, attrs=oob))
+    return out

@@ -31,11 +31,10 @@ from annotations.forms import (
 )
 from annotations.models import Annotation, Group, Membership
 from annotations.ratelimit import RateLimited
-from annotations.reading import decor_for
+from annotations.reading import paragraph_swaps
 from annotations.rendering import render_markdown
 from annotations.services import AnnotationError, EditConflict, GroupError
 from annotations.threads import MAX_VISIBLE_DEPTH, flatten, thread_for
-from reader.layout import heading_repeats_title, side_html, text_element
 from reader.models import Document, Paragraph
 
 Visibility = Annotation.Visibility
@@ -90,16 +89,7 @@ def _paragraphs_touched(annotation: Annotation):
 def _oob_paragraphs(request: HttpRequest, annotation: Annotation, layer: str) -> list[str]:
     """Fresh marks and counts for the paragraphs an annotation touches, as htmx OOB swaps."""
     paragraphs = list(_paragraphs_touched(annotation))
-    decor = decor_for(request.user, annotation.document, paragraphs, layer, partial=True)
-    oob = ' hx-swap-oob="true"'
-    out = []
-    for paragraph in paragraphs:
-        as_title = paragraph.position == 0 and heading_repeats_title(
-            [paragraph], annotation.document.title
-        )
-        out.append(text_element(paragraph, decor, as_title=as_title, attrs=oob))
-        out.append(side_html(paragraph, decor, attrs=oob))
-    return out
+    return paragraph_swaps(request.user, annotation.document, paragraphs, layer)
 
 
 def _panel_for_paragraph(request: HttpRequest, document: Document, key: str, layer: str):
