@@ -577,8 +577,12 @@ def test_needs_approval_only_in_a_pre_moderated_group(world, person, slug):
     user, group = world.users[person], Group.objects.get(slug=slug)
     assert policy.needs_approval(user, group) is False
     assert policy.needs_approval(user, None) is False
-    group.pre_moderation = True
-    assert policy.needs_approval(user, group) is (person not in MODERATORS[slug])
+    # The policy asks the database (a switch may have changed since the group was loaded).
+    Group.objects.filter(pk=group.pk).update(pre_moderation=True)
+    try:
+        assert policy.needs_approval(user, group) is (person not in MODERATORS[slug])
+    finally:
+        Group.objects.filter(pk=group.pk).update(pre_moderation=False)
 
 
 @pytest.mark.parametrize(("person", "slug"), cells(PEOPLE, [CLUB, OTHER]))
