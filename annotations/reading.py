@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from annotations import policy
+from annotations.anchoring import spans_in_paragraph
 from annotations.marks import Span
 from annotations.models import Annotation
 from reader.layout import Decor, heading_repeats_title, side_html, text_element
@@ -96,14 +97,12 @@ def page_marks(
             key = keys.get(position)
             if key is None:
                 continue
-            length = lengths[key]
-            lo = start_off if position == start_pos else 0
-            hi = end_off if position == end_pos else length
-            if hi > length:
-                hi = length
-            if lo >= hi:
+            piece = spans_in_paragraph(
+                position, lengths[key], (start_pos, start_off), (end_pos, end_off)
+            )
+            if piece is None:
                 continue
-            spans[key].append(Span(lo, hi, pk, colour, is_note, state))
+            spans[key].append(Span(piece[0], piece[1], pk, colour, is_note, state))
             counts[key][which] += 1
     return marks
 

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from annotations import moderation, services
-from annotations.models import Annotation, Flag, Membership, Reaction, Reply
+from annotations.models import Annotation, Flag, Reaction, Reply
 from annotations.threads import MAX_VISIBLE_DEPTH, thread_for
-from tests.factories import GroupFactory, MembershipFactory, UserFactory, make_annotation
+from tests.factories import UserFactory, make_annotation
 from tests.factories import make_document as _make_document
 
 pytestmark = pytest.mark.django_db
@@ -26,40 +26,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture
 def document():
     return _make_document(paragraphs=8, title="Walden")
-
-
-@pytest.fixture
-def owner():
-    return UserFactory(username="owner")
-
-
-@pytest.fixture
-def author():
-    return UserFactory(username="author")
-
-
-@pytest.fixture
-def member():
-    return UserFactory(username="member")
-
-
-@pytest.fixture
-def moderator():
-    return UserFactory(username="moderator")
-
-
-@pytest.fixture
-def outsider():
-    return UserFactory(username="outsider")
-
-
-@pytest.fixture
-def club(owner, author, member, moderator):
-    group = GroupFactory(name="Book club", owner=owner)
-    MembershipFactory(group=group, user=author)
-    MembershipFactory(group=group, user=member)
-    MembershipFactory(group=group, user=moderator, role=Membership.Role.MODERATOR)
-    return group
 
 
 @pytest.fixture

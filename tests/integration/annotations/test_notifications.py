@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from annotations import moderation, services
-from annotations.models import Membership, Notification, ReaderSettings
+from annotations.models import Notification, ReaderSettings
 from annotations.notifications import mentioned_usernames
-from tests.factories import GroupFactory, MembershipFactory, UserFactory, make_annotation
+from tests.factories import make_annotation
 from tests.factories import make_document as _make_document
 
 pytestmark = pytest.mark.django_db
@@ -22,35 +22,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def document():
     return _make_document(paragraphs=6, title="Walden")
-
-
-@pytest.fixture
-def author():
-    return UserFactory(username="author")
-
-
-@pytest.fixture
-def member():
-    return UserFactory(username="member")
-
-
-@pytest.fixture
-def moderator():
-    return UserFactory(username="moderator")
-
-
-@pytest.fixture
-def outsider():
-    return UserFactory(username="outsider")
-
-
-@pytest.fixture
-def club(author, member, moderator):
-    group = GroupFactory(name="Book club", owner=UserFactory(username="owner"))
-    MembershipFactory(group=group, user=author)
-    MembershipFactory(group=group, user=member)
-    MembershipFactory(group=group, user=moderator, role=Membership.Role.MODERATOR)
-    return group
 
 
 @pytest.fixture

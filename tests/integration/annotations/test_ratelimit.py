@@ -39,16 +39,6 @@ def document():
 
 
 @pytest.fixture
-def author():
-    return UserFactory(username="author")
-
-
-@pytest.fixture
-def member():
-    return UserFactory(username="member")
-
-
-@pytest.fixture
 def public_note(document):
     # Written by someone else, before the test's clock starts: it counts for them, not for us.
     return make_annotation(

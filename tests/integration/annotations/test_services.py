@@ -28,11 +28,6 @@ Visibility = Annotation.Visibility
 
 
 @pytest.fixture
-def author():
-    return UserFactory(username="author")
-
-
-@pytest.fixture
 def document():
     return make_document(paragraphs=8)
 
