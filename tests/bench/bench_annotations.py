@@ -38,7 +38,6 @@ import textwrap
 import threading
 import time
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -553,23 +552,7 @@ class Writer:
 
     def fetch_token(self) -> None:
         """Read the page like a browser: the csrftoken cookie and the form's hidden token."""
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
-        try:
-            connection.request("GET", self.page, headers={"Cookie": self._cookie_header()})
-            response = connection.getresponse()
-            body = response.read().decode()
-            if response.status != 200:
-                raise RuntimeError(f"GET {self.page} answered {response.status}")
-            jar = SimpleCookie()
-            for header in response.headers.get_all("Set-Cookie") or []:
-                jar.load(header)
-            self.cookies.update({name: morsel.value for name, morsel in jar.items()})
-            match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-            if not match or settings.CSRF_COOKIE_NAME not in self.cookies:
-                raise RuntimeError("The reading page gave no CSRF token.")
-            self.csrf = match.group(1)
-        finally:
-            connection.close()
+        self.csrf = harness.csrf_from_page(self.host, self.port, self.page, self.cookies)
 
     def connect(self) -> None:
         self.connection = http.client.HTTPConnection(self.host, self.port, timeout=300)

@@ -36,7 +36,6 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -427,23 +426,7 @@ class Writer:
     def fetch_token(self, note_id: int) -> None:
         """Open a note's page like a browser: the csrftoken cookie and the form's token."""
         page = f"/annotations/{note_id}/"
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
-        try:
-            connection.request("GET", page, headers={"Cookie": self._cookie_header()})
-            response = connection.getresponse()
-            html = response.read().decode()
-            if response.status != 200:
-                raise RuntimeError(f"GET {page} answered {response.status}")
-            jar = SimpleCookie()
-            for header in response.headers.get_all("Set-Cookie") or []:
-                jar.load(header)
-            self.cookies.update({name: morsel.value for name, morsel in jar.items()})
-            match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-            if not match or settings.CSRF_COOKIE_NAME not in self.cookies:
-                raise RuntimeError("The note's page gave no CSRF token.")
-            self.csrf = match.group(1)
-        finally:
-            connection.close()
+        self.csrf = harness.csrf_from_page(self.host, self.port, page, self.cookies)
 
     def connect(self) -> None:
         self.connection = http.client.HTTPConnection(self.host, self.port, timeout=300)

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -25,6 +26,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -352,3 +354,26 @@ def record(name: str, result: dict) -> dict:
 
 def ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.1f}×" if baseline else "n/a"  # noqa: RUF001
+
+
+def csrf_from_page(host: str, port: int, path: str, cookies: dict[str, str]) -> str:
+    """GET `path` like a browser with `cookies` (updated with what the server sets) and return
+    the page's CSRF form token: what a writer needs before it can POST."""
+    connection = http.client.HTTPConnection(host, port, timeout=120)
+    try:
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        connection.request("GET", path, headers={"Cookie": cookie})
+        response = connection.getresponse()
+        html = response.read().decode()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} answered {response.status}")
+        jar = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+        cookies.update({name: morsel.value for name, morsel in jar.items()})
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        if not match or settings.CSRF_COOKIE_NAME not in cookies:
+            raise RuntimeError(f"{path} gave no CSRF token.")
+        return match.group(1)
+    finally:
+        connection.close()
