@@ -44,6 +44,15 @@ document.addEventListener("selectionchange", () => {
   refresh(keys);
 });
 
+// A note this page has just made arrives back as an event: its paragraphs already show it
+// (the server's answer redrew them), so nothing is fetched or redrawn twice.
+function alreadyShown(event) {
+  if (event.change !== "created" || event.kind !== "span") return false;
+  return event.keys.every((key) =>
+    document.querySelector(`#t-${key} mark[data-annotation="${event.annotation}"]`),
+  );
+}
+
 function threadCue(event) {
   const open = panel && !panel.hidden && panel.querySelector(`.note[data-annotation="${event.annotation}"]`);
   if (!open || !panel.querySelector(".thread")) return;
@@ -69,7 +78,7 @@ function connect() {
   source.addEventListener("change", (message) => {
     lastId = message.lastEventId || lastId;
     const event = JSON.parse(message.data);
-    if (event.keys.length) refresh(event.keys);
+    if (event.keys.length && !alreadyShown(event)) refresh(event.keys);
     if (event.change === "reply") threadCue(event);
     article.dispatchEvent(new CustomEvent("marginalia:live", { detail: event }));
   });
