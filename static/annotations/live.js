@@ -112,3 +112,13 @@ function connect() {
 }
 
 if (article?.dataset.liveUrl && "EventSource" in window) connect();
+
+// Nothing is redrawn that did not change: a paragraph whose fresh HTML is what the page already
+// shows keeps its elements (and the reader's pointer, selection or focus in them).
+document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const { target, fragment } = event.detail;
+  const fresh = fragment?.firstElementChild;
+  if (fresh && fresh.id === target.id && fresh.innerHTML === target.innerHTML) {
+    event.detail.shouldSwap = false;
+  }
+});
