@@ -74,7 +74,7 @@ def _send(document_id: int | None, payload: dict) -> None:
 
 
 def _keys(annotation: Annotation) -> list[str]:
-    if annotation.kind == Annotation.Kind.DOCUMENT:
+    if annotation.kind in (Annotation.Kind.DOCUMENT, Annotation.Kind.ORPHAN):
         return []
     if annotation.start_position == annotation.end_position:
         return [annotation.start_key]

@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
-from reader.models import Document, Revision
+from reader.models import Document, Language, RegConfigField, Revision, search_vector
 
 
 def new_invite_token() -> str:
@@ -124,6 +124,9 @@ class Annotation(models.Model):
         SPAN = "span", "On selected words"
         PARAGRAPH = "paragraph", "On a whole paragraph"
         DOCUMENT = "document", "On the whole document"
+        # Imported, but its quote was not found in the text: kept for its importer, who can
+        # attach it to new words.
+        ORPHAN = "orphan", "Not placed in the text"
 
     class Colour(models.TextChoices):
         # Each colour has a name, shown wherever it is: colour is never the only signal.
@@ -181,6 +184,13 @@ class Annotation(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Imported annotations: the IRI they had where they came from (so importing the same file
+    # again adds nothing twice) and the name of their original creator.
+    source_id = models.CharField(max_length=500, blank=True)
+    source_creator = models.CharField(max_length=200, blank=True)
+    # The document's language, for search (see reader.models.search_vector).
+    language = RegConfigField(max_length=20, default=Language.ENGLISH)
+    search = search_vector("body")
 
     objects = AnnotationQuerySet.as_manager()
 
@@ -199,8 +209,13 @@ class Annotation(models.Model):
                 name="annotation_start_before_end",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["span", "paragraph", "document"]),
+                condition=Q(kind__in=["span", "paragraph", "document", "orphan"]),
                 name="annotation_kind_known",
+            ),
+            models.UniqueConstraint(
+                fields=["author", "document", "source_id"],
+                condition=~Q(source_id=""),
+                name="annotation_imported_once",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="annotation_version_positive"),
             models.CheckConstraint(
@@ -228,6 +243,8 @@ class Annotation(models.Model):
             ),
             # Filtering by tag.
             GinIndex(fields=["tags"], name="annotation_tags_idx"),
+            # Full-text search over notes.
+            GinIndex(fields=["search"], name="annotation_search_idx"),
         ]
 
     def __str__(self) -> str:
@@ -270,15 +287,28 @@ class Reply(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
+    source_id = models.CharField(max_length=500, blank=True)  # as on Annotation
+    source_creator = models.CharField(max_length=200, blank=True)
+    language = RegConfigField(max_length=20, default=Language.ENGLISH)
+    search = search_vector("body")
 
     objects = ReplyQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name_plural = "replies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "source_id"],
+                condition=~Q(source_id=""),
+                name="reply_imported_once",
+            ),
+        ]
         indexes = [
             # A thread: all replies of one note in one query.
             models.Index(fields=["annotation", "created_at"], name="reply_thread_idx"),
+            # Full-text search over replies.
+            GinIndex(fields=["search"], name="reply_search_idx"),
         ]
 
     def __str__(self) -> str:
@@ -560,3 +590,25 @@ class LivePresence(models.Model):
 
     def __str__(self) -> str:
         return f"Reader of {self.document_id}"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored: the token itself is shown once, when it
+    is made, and a stolen database cannot be used to call the API."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The first characters, so the owner can tell tokens apart on their account page.
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -67,10 +67,11 @@ def page_marks(
     )
     marks = PageMarks()
     spans, counts = marks.spans, marks.counts
-    active, span_kind, paragraph_kind = (
+    active, span_kind, paragraph_kind, document_kind = (
         Annotation.Status.ACTIVE,
         Annotation.Kind.SPAN,
         Annotation.Kind.PARAGRAPH,
+        Annotation.Kind.DOCUMENT,
     )
     # The hot loop of a heavily annotated page: plain locals, no helper calls per paragraph.
     for pk, kind, start_pos, start_off, end_pos, end_off, colour, is_note, status in rows:
@@ -80,8 +81,10 @@ def page_marks(
                 key = keys.get(start_pos)
                 if key is not None:
                     counts[key][0] += 1
-            else:
+            elif kind == document_kind:
                 marks.document_discussions += 1
+            # An orphan (imported, not placed) has no place on the page: its importer finds it
+            # in the document's list of orphans.
             continue
         state = "" if status == active else status
         which = 0 if is_note else 1

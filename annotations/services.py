@@ -158,6 +158,7 @@ def annotation_create(
         document=document,
         revision_id=document.current_revision_id,
         author=author,
+        language=document.language,
         start_key=anchored.start_key,
         start_offset=anchored.start_offset,
         start_position=anchored.start_position,
@@ -374,6 +375,7 @@ def discussion_create(
         document=document,
         revision_id=document.current_revision_id,
         author=author,
+        language=document.language,
         kind=kind,
         start_key=key,
         start_offset=0,
@@ -429,6 +431,7 @@ def reply_create(*, author, annotation_id: int, body: str, parent_id: int | None
         body=body,
         body_html=render_markdown(body),
         status=_initial_status(author, annotation.group),
+        language=annotation.language,
     )
     reply.full_clean()
     reply.save()

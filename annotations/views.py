@@ -105,7 +105,7 @@ def _panel_for_paragraph(request: HttpRequest, document: Document, key: str, lay
             start_position__lte=paragraph.position,
             end_position__gte=paragraph.position,
         )
-        .exclude(kind=Annotation.Kind.DOCUMENT)
+        .exclude(kind__in=[Annotation.Kind.DOCUMENT, Annotation.Kind.ORPHAN])
         .select_related("author", "group", "document")
         .with_discussion(request.user)
         .order_by(_sort(request), "start_position", "start_offset", "created_at")

@@ -3,9 +3,44 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
+
+
+class Language(models.TextChoices):
+    """The languages search understands: each is one of PostgreSQL's built-in text-search
+    configurations, which stem words and drop stop words the way that language needs."""
+
+    ENGLISH = "english", "English"
+    FRENCH = "french", "French"
+    GERMAN = "german", "German"
+    SPANISH = "spanish", "Spanish"
+    ITALIAN = "italian", "Italian"
+    PORTUGUESE = "portuguese", "Portuguese"
+    DUTCH = "dutch", "Dutch"
+    SWEDISH = "swedish", "Swedish"
+    RUSSIAN = "russian", "Russian"
+    SIMPLE = "simple", "Other (no stemming)"
+
+
+class RegConfigField(models.CharField):
+    """A PostgreSQL `regconfig`: a text-search configuration by name. Stored in that type, the
+    generated search columns can use it directly, and PostgreSQL accepts them as immutable."""
+
+    def db_type(self, connection) -> str:
+        return "regconfig"
+
+
+def search_vector(column: str) -> models.GeneratedField:
+    """A tsvector of `column` in the row's own language, kept up to date by PostgreSQL."""
+    return models.GeneratedField(
+        expression=SearchVector(column, config=F("language")),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
 
 class Document(models.Model):
@@ -15,6 +50,8 @@ class Document(models.Model):
     source = models.CharField(
         max_length=500, blank=True, help_text="Where the text comes from: a URL or a citation."
     )
+    # Chooses how search stems the words of the text and of the notes on it.
+    language = models.CharField(max_length=20, choices=Language.choices, default=Language.ENGLISH)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -90,6 +127,9 @@ class Paragraph(models.Model):
     text = models.TextField()
     # Sanitized inline HTML whose text nodes are exactly `text`.
     html = models.TextField()
+    # The document's language, copied here because a generated column sees only its own row.
+    language = RegConfigField(max_length=20, default=Language.ENGLISH)
+    search = search_vector("text")
 
     class Meta:
         ordering = ["revision", "position"]
@@ -103,6 +143,10 @@ class Paragraph(models.Model):
             models.CheckConstraint(
                 condition=Q(level__lte=6) | ~Q(kind="heading"), name="paragraph_heading_level"
             ),
+        ]
+        indexes = [
+            # Full-text search over documents' text.
+            GinIndex(fields=["search"], name="paragraph_search_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from django.utils.text import slugify
 
 from reader import importing
 from reader.importing import ImportRefused
-from reader.models import Document, Paragraph, Revision
+from reader.models import Document, Language, Paragraph, Revision
 
 SLUG_MAX = 60
 BATCH_SIZE = 2000
@@ -25,6 +25,7 @@ def document_import(
     author: str = "",
     source_ref: str = "",
     imported_by: AbstractBaseUser | None = None,
+    language: str = Language.ENGLISH,
     progress: Callable[[int, int], None] | None = None,
 ) -> Document:
     """Split `source` into paragraphs and store it as a new document with its first revision.
@@ -42,6 +43,8 @@ def document_import(
         raise ImportRefused("The title is too long (300 characters at most).")
     if len(author) > 300 or len(source_ref) > 500:
         raise ImportRefused("The author (300) or source (500 characters) is too long.")
+    if language not in Language.values:
+        raise ImportRefused(f"Unknown language {language!r}.")
 
     for attempt in range(5):
         try:
@@ -54,6 +57,7 @@ def document_import(
                     author=author.strip(),
                     source_ref=source_ref.strip(),
                     imported_by=imported_by,
+                    language=language,
                     progress=progress,
                     slug=_free_slug(title, attempt),
                 )
@@ -64,13 +68,16 @@ def document_import(
     raise AssertionError("unreachable")
 
 
-def _store(*, blocks, source, fmt, title, author, source_ref, imported_by, progress, slug):
+def _store(
+    *, blocks, source, fmt, title, author, source_ref, imported_by, language, progress, slug
+):
     document = Document(
         slug=slug,
         title=title,
         author=author,
         source=source_ref,
         imported_by=imported_by,
+        language=language,
         paragraph_count=len(blocks),
         word_count=sum(len(block.text.split()) for block in blocks),
     )
@@ -89,6 +96,7 @@ def _store(*, blocks, source, fmt, title, author, source_ref, imported_by, progr
             ordered=block.ordered,
             text=block.text,
             html=block.html,
+            language=language,
         )
         for position, block in enumerate(blocks)
     ]
