@@ -190,6 +190,11 @@ LOGGING = {
 # Annotations.
 ANNOTATION_BODY_MAX_CHARS = env_int("ANNOTATION_BODY_MAX_CHARS", 10_000)
 ANNOTATION_MAX_PARAGRAPHS = env_int("ANNOTATION_MAX_PARAGRAPHS", 200)
+# Importing W3C JSON-LD (or a Hypothesis export): the largest file, and most annotations in it.
+ANNOTATION_IMPORT_MAX_BYTES = env_int("ANNOTATION_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+ANNOTATION_IMPORT_MAX_COUNT = env_int("ANNOTATION_IMPORT_MAX_COUNT", 20_000)
+# The API's page size for annotation collections.
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 100)
 
 # Rate limits per person, as (window seconds, most acts in it). Defaults a lively study group
 # never meets but a script does. RATE_LIMITS_ENABLED=0 switches them off (benchmarks).

@@ -1,0 +1,159 @@
+"""Finding where an imported annotation belongs in a document's text. Pure: no database.
+
+An annotation made elsewhere (another copy of the text, Hypothesis on a web page) carries a
+quote with its prefix and suffix, often a position, and — when it came from Marginalia — the
+paragraph keys. They are tried from the most precise to the most forgiving:
+
+1. the paragraph keys and offsets, if the words there are the quote;
+2. the position in the whole text, if the words there are the quote;
+3. the quote itself, with any run of white space matching any other (a web page's line breaks
+   are not ours); of several places, the one whose context and position agree best;
+4. the quote approximately (diff-match-patch's bitap search, as Hypothesis itself anchors), if
+   the text has changed a little since — accepted only when it is close.
+
+What none of them places is an orphan: kept, and shown to its importer to attach by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from diff_match_patch import diff_match_patch
+
+from annotations.anchoring import PARAGRAPH_SEPARATOR, Target
+from annotations.jsonld import ParsedSelector
+
+MAX_CANDIDATES = 500
+FUZZY_PATTERN = 32  # bitap searches at most this many characters at once
+FUZZY_MAX_ERRORS = 0.2  # of the quote's length
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Text:
+    """A revision's paragraphs as one string, and the way back to (key, offset)."""
+
+    def __init__(self, paragraphs: Sequence[tuple[str, str]]) -> None:
+        self.keys = [key for key, _ in paragraphs]
+        self.texts = [text for _, text in paragraphs]
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        self.starts: list[int] = []
+        offset = 0
+        for text in self.texts:
+            self.starts.append(offset)
+            offset += len(text) + len(PARAGRAPH_SEPARATOR)
+        self.full = PARAGRAPH_SEPARATOR.join(self.texts)
+
+    def target(self, start: int, end: int) -> Target:
+        """The span full[start:end] as a paragraph target; `end` is exclusive."""
+        first = bisect_right(self.starts, start) - 1
+        last = bisect_right(self.starts, max(start, end - 1)) - 1
+        return Target(
+            start_key=self.keys[first],
+            start_offset=start - self.starts[first],
+            end_key=self.keys[last],
+            end_offset=end - self.starts[last],
+            exact=self.full[start:end],
+        )
+
+    def offset(self, key: str, offset: int) -> int | None:
+        i = self.index.get(key)
+        if i is None or offset > len(self.texts[i]):
+            return None
+        return self.starts[i] + offset
+
+
+def _agrees(text: Text, start: int, end: int, quote: str) -> bool:
+    return 0 <= start < end <= len(text.full) and _squash(text.full[start:end]) == _squash(quote)
+
+
+def _trimmed(text: Text, start: int, end: int) -> tuple[int, int]:
+    while start < end and text.full[start].isspace():
+        start += 1
+    while end > start and text.full[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def place(selector: ParsedSelector, text: Text, *, fuzzy: bool = True) -> Target | None:
+    quote = selector.exact
+    # 1. Paragraph keys (from Marginalia), checked against the quote when there is one.
+    if selector.start_key and selector.start_offset is not None:
+        start = text.offset(selector.start_key, selector.start_offset)
+        end = text.offset(selector.end_key, selector.end_offset or 0)
+        fits = start is not None and end is not None and start < end
+        if fits and (not quote or _agrees(text, start, end, quote)):
+            return text.target(*_trimmed(text, start, end))
+    if not quote.strip():
+        return None
+    # 2. The position in the whole text.
+    positioned = selector.start is not None and selector.end is not None
+    if positioned and _agrees(text, selector.start, selector.end, quote):
+        return text.target(*_trimmed(text, selector.start, selector.end))
+    # 3. The quote, white space forgiven; the best of several by context and position.
+    pattern = re.compile(r"\s+".join(re.escape(word) for word in quote.split()))
+    candidates = []
+    for match in pattern.finditer(text.full):
+        candidates.append(match.span())
+        if len(candidates) >= MAX_CANDIDATES:
+            break
+    if candidates:
+        return text.target(*max(candidates, key=lambda span: _score(selector, text, span)))
+    # 4. Approximately.
+    return _fuzzy(selector, text) if fuzzy else None
+
+
+def _score(selector: ParsedSelector, text: Text, span: tuple[int, int]) -> tuple[int, int]:
+    start, end = span
+    prefix, suffix = _squash(selector.prefix), _squash(selector.suffix)
+    before = _squash(text.full[max(0, start - 2 * len(selector.prefix) - 8) : start])
+    after = _squash(text.full[end : end + 2 * len(selector.suffix) + 8])
+    context = _common_suffix(prefix, before) + _common_prefix(suffix, after)
+    hint = selector.start if selector.start is not None else start
+    return context, -abs(start - hint)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _common_suffix(a: str, b: str) -> int:
+    return _common_prefix(a[::-1], b[::-1])
+
+
+def _fuzzy(selector: ParsedSelector, text: Text) -> Target | None:
+    quote = _squash(selector.exact)
+    if len(quote) < 8:
+        return None  # too short to tell a near match from chance
+    dmp = diff_match_patch()
+    dmp.Match_Threshold = 0.3
+    dmp.Match_Distance = max(1000, len(text.full))
+    hint = min(selector.start or 0, len(text.full))
+    start = dmp.match_main(text.full, quote[:FUZZY_PATTERN], hint)
+    if start < 0:
+        return None
+    if len(quote) <= FUZZY_PATTERN:
+        end = start + len(quote)
+    else:
+        tail = quote[-FUZZY_PATTERN:]
+        tail_at = dmp.match_main(text.full, tail, start + len(quote) - FUZZY_PATTERN)
+        if tail_at < start:
+            return None
+        end = tail_at + len(tail)
+    start, end = _trimmed(text, start, min(end, len(text.full)))
+    if start >= end:
+        return None
+    found = _squash(text.full[start:end])
+    errors = dmp.diff_levenshtein(dmp.diff_main(found, quote, False))
+    if errors > FUZZY_MAX_ERRORS * len(quote):
+        return None
+    return text.target(start, end)
