@@ -1,7 +1,8 @@
 // Turns what the reader selects — with the mouse or with the keyboard — into a target the
 // server can check (paragraph keys and code-point offsets, plus the quoted words), and offers
 // the toolbar: Highlight (in a named colour) or Note. The server draws the marks; this module
-// only sends the target and lets htmx apply the answer.
+// only sends the target and lets htmx apply the answer. Opened with ?attach=<id> (from the
+// orphans page), the toolbar also offers "Attach here" for that imported note.
 
 const article = document.querySelector("article.document");
 const toolbar = document.getElementById("toolbar");
@@ -180,7 +181,8 @@ toolbar.addEventListener("click", (event) => {
     return;
   }
   const action = button.dataset.action;
-  if (action === "highlight") highlight();
+  if (action === "attach") attach();
+  else if (action === "highlight") highlight();
   else if (action === "note") note();
   else if (action === "discuss") discuss();
   else if (action === "cancel") {
@@ -333,8 +335,8 @@ const keyboard = {
       if (current && range) {
         showToolbar(current, range.getBoundingClientRect());
         this.active = false;
-        toolbar.querySelector('[data-action="highlight"]').focus();
-        announce("Choose Highlight or Note. Escape cancels.");
+        toolbar.querySelector(attachId ? '[data-action="attach"]' : '[data-action="highlight"]').focus();
+        announce(`Choose ${attachId ? "Attach here, " : ""}Highlight or Note. Escape cancels.`);
       }
       return;
     }
@@ -393,6 +395,54 @@ article.addEventListener("focusout", (event) => {
   }
 });
 
+// --- Attach mode ----------------------------------------------------------------------------
+// An imported note whose words were not found (an orphan) is attached to the words the reader
+// selects. A plain form POST, so the server's redirect lands on the paragraph with the new mark.
+
+const attachParam = new URLSearchParams(window.location.search).get("attach") || "";
+const attachId = /^[0-9]+$/.test(attachParam) ? attachParam : null;
+
+function attach() {
+  if (!current) return;
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = `/annotations/${attachId}/attach/`;
+  form.hidden = true;
+  for (const [name, value] of Object.entries(values(current, {}))) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  hideToolbar();
+  announce("Attaching the note…");
+  form.submit();
+}
+
+function startAttachMode() {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "tool tool-attach";
+  button.dataset.action = "attach";
+  button.textContent = "Attach here";
+  toolbar.prepend(button);
+
+  const cancel = new URL(window.location.href);
+  cancel.searchParams.delete("attach");
+  const link = document.createElement("a");
+  link.href = cancel.href;
+  link.textContent = "Cancel";
+  const banner = document.createElement("p");
+  banner.className = "attach-banner no-print";
+  banner.setAttribute("role", "status");
+  banner.tabIndex = -1;
+  banner.append("Select the words for the imported note, then press Attach here. ", link);
+  article.closest(".reading-layout").before(banner);
+  banner.focus();
+}
+
 // --- Start ----------------------------------------------------------------------------------
 
 let saved = null;
@@ -411,3 +461,5 @@ document.body.addEventListener("htmx:afterSettle", () => {
     refocusKey = null;
   }
 });
+
+if (attachId) startAttachMode();
