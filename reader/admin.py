@@ -25,7 +25,14 @@ class DocumentAdmin(admin.ModelAdmin):
     )
     list_filter = ("created_at",)
     search_fields = ("title", "author", "slug", "source")
-    readonly_fields = ("current_revision", "paragraph_count", "word_count", "created_at")
+    # The language is copied into every paragraph and note for search: it is set on import.
+    readonly_fields = (
+        "current_revision",
+        "language",
+        "paragraph_count",
+        "word_count",
+        "created_at",
+    )
     raw_id_fields = ("imported_by",)
     date_hierarchy = "created_at"
     inlines = [RevisionInline]

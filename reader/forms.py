@@ -8,6 +8,7 @@ from django.contrib.auth.forms import UserCreationForm
 
 from reader import importing
 from reader.importing import ImportRefused
+from reader.models import Language
 
 FORMAT_CHOICES = [
     ("auto", "Guess from the file name or the text"),
@@ -38,6 +39,12 @@ class ImportForm(forms.Form):
         max_length=500, required=False, label="Source", help_text="A URL or a citation."
     )
     format = forms.ChoiceField(choices=FORMAT_CHOICES, initial="auto")
+    language = forms.ChoiceField(
+        choices=Language.choices,
+        initial=Language.ENGLISH,
+        required=False,
+        help_text="Search finds words in their other forms (read, reading) in this language.",
+    )
     file = forms.FileField(required=False, help_text="A .txt, .md or .html file.")
     text = forms.CharField(
         required=False,

@@ -11,5 +11,9 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("annotations.urls")),
+    path("", include("annotations.api_urls")),
+    path("", include("annotations.transfer_urls")),
+    path("", include("annotations.account_urls")),
+    path("", include("annotations.tag_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -20,7 +20,7 @@ from annotations.reading import decor_for, layer_choices
 from reader.forms import ImportForm, SignupForm
 from reader.importing import ImportRefused
 from reader.layout import heading_repeats_title, render_paragraphs
-from reader.models import Document, Paragraph
+from reader.models import Document, Language, Paragraph
 from reader.services import document_import
 
 LIBRARY_PAGE_SIZE = 50
@@ -101,6 +101,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
                 author=data["author"],
                 source_ref=data["source"],
                 imported_by=request.user,
+                language=data["language"] or Language.ENGLISH,
             )
         except ImportRefused as refused:
             form.add_error(None, str(refused))

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reader import importing
 from reader.importing import ImportRefused
+from reader.models import Language
 from reader.services import document_import
 
 # Files larger than this show progress on stderr while their paragraphs are saved.
@@ -28,6 +29,12 @@ class Command(BaseCommand):
             "--format",
             choices=importing.FORMATS,
             help="Format of the file (default: guessed from its extension).",
+        )
+        parser.add_argument(
+            "--language",
+            choices=Language.values,
+            default=Language.ENGLISH,
+            help="The text's language, for search (default: english).",
         )
 
     def handle(self, *args, **options) -> None:
@@ -63,6 +70,7 @@ class Command(BaseCommand):
                 title=options["title"],
                 author=options["author"],
                 source_ref=options["source"],
+                language=options["language"],
                 progress=self._progress if len(data) > PROGRESS_FROM_BYTES else None,
             )
         except ImportRefused as refused:
