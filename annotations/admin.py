@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from annotations.models import (
     Annotation,
+    ApiToken,
     Ban,
     Flag,
     Group,
@@ -182,3 +183,22 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     list_select_related = ("recipient",)
     raw_id_fields = ("recipient", "actor", "annotation", "reply")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Personal API tokens, read-only: staff see who has which and when it was used; the hash is
+    never shown (it is not the token, but there is no reason to show it either)."""
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at", "created_at")
+    search_fields = ("name", "prefix", "user__username")
+    list_select_related = ("user",)
+    fields = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse_lazy
+from django.utils.html import format_html
 from markdownx.widgets import MarkdownxWidget
 
 from annotations.models import Annotation, Group
 
 Visibility = Annotation.Visibility
+
+
+class TagsInput(forms.TextInput):
+    """The tags field, followed by the <datalist> of existing tags that htmx fills as one types
+    (annotations.tag_views.tag_suggest; static/annotations/tags.js makes a choice replace only
+    the last comma-separated item)."""
+
+    list_id = "tag-suggestions"
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            {
+                "list": self.list_id,
+                "hx-get": reverse_lazy("tag_suggest"),
+                "hx-trigger": "input changed delay:200ms",
+                "hx-target": f"#{self.list_id}",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+                **(attrs or {}),
+            }
+        )
+
+    def render(self, name, value, attrs=None, renderer=None):
+        field = super().render(name, value, attrs, renderer)
+        return field + format_html('<datalist id="{}"></datalist>', self.list_id)
 
 
 class NoteFields(forms.Form):
@@ -29,9 +56,7 @@ class NoteFields(forms.Form):
         required=False,
         max_length=600,
         help_text="Separate tags with commas.",
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "placeholder": "e.g. metaphor, key idea"}
-        ),
+        widget=TagsInput(attrs={"autocomplete": "off", "placeholder": "e.g. metaphor, key idea"}),
     )
     visibility = forms.ChoiceField(
         choices=Visibility.choices,
