@@ -145,6 +145,8 @@ def _read_json(request: HttpRequest) -> dict:
         data = json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ApiError(400, f"The body is not valid JSON: {error}.") from error
+    except RecursionError as error:
+        raise ApiError(400, "The body nests its JSON too deeply to be read.") from error
     if not isinstance(data, dict):
         raise ApiError(400, "The body must be one annotation, a JSON object.")
     return data
@@ -269,7 +271,7 @@ def replies(request: HttpRequest, user, pk: int) -> HttpResponse:
     note = _visible_note(user, pk)
     links = _base(request)
     thread = (
-        Reply.objects.filter(policy.thread_reply_filter(user, note))
+        Reply.objects.visible_to(user)
         .filter(annotation=note)
         .select_related("author")
         .defer("search", "body_html")

@@ -119,7 +119,10 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 def _escape(text: str) -> str:
     """Document text shown as text in Markdown: its own * _ [ ] < > do nothing."""
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return re.sub(r"^(\s*)([#+\-]|\d+\.)(\s)", r"\1\\\2\3", text, flags=re.MULTILINE)
+    # A line that starts like a heading, a list item, a rule or a setext underline.
+    text = re.sub(r"^(\s*)([#+\-=])", r"\1\\\2", text, flags=re.MULTILINE)
+    # "1. " starts an ordered list; the escape goes before its dot ("\1." shows a backslash).
+    return re.sub(r"^(\s*\d+)([.)])(\s|$)", r"\1\\\2\3", text, flags=re.MULTILINE)
 
 
 def _front_matter(fields: dict) -> str:
@@ -289,7 +292,7 @@ def _csv(user, scope: Scope, links: jsonld.Links) -> Iterator[str]:
                     _cell(",".join(note.tags)),
                     note.visibility,
                     note.group.slug if note.group_id else "",
-                    note.author.get_username(),
+                    _cell(note.author.get_username()),
                     note.created_at.isoformat(),
                     note.updated_at.isoformat(),
                     note.status,
@@ -311,7 +314,7 @@ def _csv(user, scope: Scope, links: jsonld.Links) -> Iterator[str]:
                         "",
                         note.visibility,
                         note.group.slug if note.group_id else "",
-                        reply.author.get_username(),
+                        _cell(reply.author.get_username()),
                         reply.created_at.isoformat(),
                         (reply.edited_at or reply.created_at).isoformat(),
                         reply.status,
@@ -334,7 +337,8 @@ def _jsonld(user, scope: Scope, links: jsonld.Links) -> Iterator[str]:
     # The collection with its one page embedded, written as it goes: `{...,"first":{...,"items":[`
     # then the items, then the closing brackets.
     opening = jsonld.dumps(head)[:-1]
-    yield opening + ',"first":{"type":"AnnotationPage","items":['
+    first_page = jsonld.dumps({"id": f"{head['id']}?page=0", "type": "AnnotationPage"})[:-1]
+    yield opening + ',"first":' + first_page + ',"items":['
     texts = jsonld.Texts()
     first = True
     for page, replies in batches(user, scope):

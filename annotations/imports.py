@@ -81,6 +81,9 @@ def annotations_import(
         parsed = jsonld.parse_document(raw, limit=settings.ANNOTATION_IMPORT_MAX_COUNT)
     except JsonLdError as error:
         raise AnnotationError(f"The file cannot be imported: {error}") from error
+    for item in parsed:
+        # Ids are kept to 500 characters: compared as stored, two alike that far are one.
+        item.source_id, item.reply_to = item.source_id[:500], item.reply_to[:500]
 
     rows = list(
         Paragraph.objects.filter(revision_id=document.current_revision_id)

@@ -44,6 +44,16 @@ LDP_CONTAINER_TYPES = (
 FRAGMENT_CONFORMS_TO = "http://tools.ietf.org/rfc/rfc3986"
 
 MOTIVATIONS = ("highlighting", "commenting", "replying", "tagging", "questioning")
+# The model requires a stylesheet beside any styleClass: the colours the `c-<colour>` classes
+# name, as the site shows them (static/annotations/annotations.css, light theme).
+STYLESHEET = {
+    "type": "CssStylesheet",
+    "value": (
+        ".c-yellow { background-color: #ffe98a } .c-green { background-color: #bfe8b0 } "
+        ".c-blue { background-color: #bcd9ff } .c-pink { background-color: #ffc6dc } "
+        ".c-purple { background-color: #dcc8ff }"
+    ),
+}
 
 
 class Links:
@@ -212,6 +222,8 @@ def annotation_to_jsonld(
     if bodies:
         data["body"] = bodies if len(bodies) > 1 else bodies[0]
     data["target"] = _target(annotation, links, texts if texts is not None else Texts())
+    if isinstance(data["target"], dict) and "styleClass" in data["target"]:
+        data["stylesheet"] = STYLESHEET
     data["mrg:visibility"] = annotation.visibility
     if annotation.group_id:
         data["mrg:group"] = annotation.group.slug
@@ -306,6 +318,9 @@ def _text(value: Any, where: str) -> str:
         return ""
     if not isinstance(value, str):
         raise JsonLdError(f"{where} must be a string.")
+    if "\x00" in value:
+        # PostgreSQL cannot store it; caught here, it is a message instead of a server error.
+        raise JsonLdError(f"{where} must not contain the NUL character (\\u0000).")
     return value
 
 
@@ -319,7 +334,8 @@ def _iri(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return value.get("id") or value.get("@id") or value.get("source") or ""
+        found = (value.get(key) for key in ("id", "@id", "source"))
+        return next((iri for iri in found if isinstance(iri, str) and iri), "")
     return ""
 
 
@@ -360,8 +376,8 @@ def _read_selector(raw: Any, selector: ParsedSelector, where: str) -> None:
             if not isinstance(part, dict) or part.get("type") != "FragmentSelector":
                 # Another tool's range (XPath, CSS): the quote and position place it instead.
                 return
-            refined = part.get("refinedBy") or {}
-            if refined.get("type") != "TextPositionSelector":
+            refined = part.get("refinedBy")
+            if not isinstance(refined, dict) or refined.get("type") != "TextPositionSelector":
                 return
             ends.append(
                 (_key_of(part, f"{where}.{side}"), _int(refined.get("start"), f"{where}.{side}"))
@@ -447,6 +463,9 @@ def parse_annotation(data: Any, where: str = "annotation") -> ParsedAnnotation:
     if parsed.motivation == "replying":
         if selector is not None or not answered:
             raise JsonLdError(f"{where}: a reply's target is the IRI of what it answers.")
+        if not body_text.strip():
+            # As for Hypothesis below: a reply with nothing in it is a broken file, not a reply.
+            raise JsonLdError(f"{where}: a reply has no text.")
         parsed.reply_to = answered
     return parsed
 
@@ -456,12 +475,10 @@ def _creator_name(raw: Any) -> str:
     if not creator:
         return ""
     person = creator[0]
-    if isinstance(person, str):
-        return person[:200]
     if isinstance(person, dict):
-        name = person.get("name") or person.get("nickname") or person.get("id") or ""
-        return name[:200] if isinstance(name, str) else ""
-    return ""
+        person = person.get("name") or person.get("nickname") or person.get("id") or ""
+    # Only a name to show beside the note: a NUL (which PostgreSQL cannot store) is dropped.
+    return person.replace("\x00", "")[:200] if isinstance(person, str) else ""
 
 
 def _date(raw: Any) -> datetime | None:
@@ -481,13 +498,15 @@ def parse_hypothesis(data: Any, where: str) -> ParsedAnnotation:
     text = _text(data.get("text"), f"{where}.text")
     tags = [tag for tag in _as_list(data.get("tags")) if isinstance(tag, str) and tag.strip()]
     references = [ref for ref in _as_list(data.get("references")) if isinstance(ref, str)]
-    user = data.get("user_info", {}).get("display_name") if data.get("user_info") else None
-    user = user or _text(data.get("user"), f"{where}.user").removeprefix("acct:")
+    info = data.get("user_info")
+    user = info.get("display_name") if isinstance(info, dict) else None
+    if not isinstance(user, str) or not user.strip():
+        user = _text(data.get("user"), f"{where}.user").removeprefix("acct:")
     parsed = ParsedAnnotation(
         source_id=source_id,
         body=text,
         tags=tags,
-        creator=user[:200],
+        creator=user.replace("\x00", "")[:200],
         created=_date(data.get("created")),
     )
     if references:
@@ -560,13 +579,18 @@ def parse_document(raw: bytes | str, *, limit: int) -> list[ParsedAnnotation]:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise JsonLdError(f"The file is not valid JSON: {error}.") from error
+    except RecursionError as error:
+        raise JsonLdError("The file nests its JSON too deeply to be read.") from error
     parsed: list[ParsedAnnotation] = []
-    for item, where, hypothesis in _items(data, "file"):
-        parsed.append(
-            parse_hypothesis(item, where) if hypothesis else parse_annotation(item, where)
-        )
-        if len(parsed) > limit:
-            raise JsonLdError(f"The file holds more than {limit:,} annotations; split it.")
+    try:
+        for item, where, hypothesis in _items(data, "file"):
+            parsed.append(
+                parse_hypothesis(item, where) if hypothesis else parse_annotation(item, where)
+            )
+            if len(parsed) > limit:
+                raise JsonLdError(f"The file holds more than {limit:,} annotations; split it.")
+    except RecursionError as error:  # lists in lists in lists...
+        raise JsonLdError("The file nests its lists too deeply to be read.") from error
     if not parsed:
         raise JsonLdError("The file holds no annotations.")
     return parsed

@@ -224,7 +224,10 @@ def description(base: str) -> dict:
                         "creator": {"type": "object"},
                         "created": {"type": "string", "format": "date-time"},
                         "modified": {"type": "string", "format": "date-time"},
-                        "mrg:visibility": {"type": "string", "enum": ["private", "group", "public"]},
+                        "mrg:visibility": {
+                            "type": "string",
+                            "enum": ["private", "group", "public"],
+                        },
                         "mrg:group": {"type": "string"},
                     },
                 },
@@ -317,7 +320,12 @@ def description(base: str) -> dict:
                     "operationId": "search",
                     "security": SECURITY,
                     "parameters": [
-                        {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
                         {"name": "document", "in": "query", "schema": {"type": "string"}},
                         {"name": "group", "in": "query", "schema": {"type": "string"}},
                         {"name": "author", "in": "query", "schema": {"type": "string"}},
@@ -340,7 +348,11 @@ def description(base: str) -> dict:
                             "in": "query",
                             "schema": {"type": "string", "format": "date"},
                         },
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
                     ],
                     "responses": {
                         "200": {

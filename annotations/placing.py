@@ -52,6 +52,9 @@ class Text:
         """The span full[start:end] as a paragraph target; `end` is exclusive."""
         first = bisect_right(self.starts, start) - 1
         last = bisect_right(self.starts, max(start, end - 1)) - 1
+        if end - self.starts[last] > len(self.texts[last]):
+            # Ends just after a separator: that is offset 0 of the next paragraph.
+            last += 1
         return Target(
             start_key=self.keys[first],
             start_offset=start - self.starts[first],
@@ -79,6 +82,14 @@ def _trimmed(text: Text, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _found(text: Text, start: int, end: int, quote: str) -> Target:
+    """The span at a place that agrees with the quote: exactly the quote when the text there is
+    the quote, spaces at its ends included; trimmed when only the white space differs."""
+    if quote and text.full[start:end] == quote:
+        return text.target(start, end)
+    return text.target(*_trimmed(text, start, end))
+
+
 def place(selector: ParsedSelector, text: Text, *, fuzzy: bool = True) -> Target | None:
     quote = selector.exact
     # 1. Paragraph keys (from Marginalia), checked against the quote when there is one.
@@ -87,13 +98,13 @@ def place(selector: ParsedSelector, text: Text, *, fuzzy: bool = True) -> Target
         end = text.offset(selector.end_key, selector.end_offset or 0)
         fits = start is not None and end is not None and start < end
         if fits and (not quote or _agrees(text, start, end, quote)):
-            return text.target(*_trimmed(text, start, end))
+            return _found(text, start, end, quote)
     if not quote.strip():
         return None
     # 2. The position in the whole text.
     positioned = selector.start is not None and selector.end is not None
     if positioned and _agrees(text, selector.start, selector.end, quote):
-        return text.target(*_trimmed(text, selector.start, selector.end))
+        return _found(text, selector.start, selector.end, quote)
     # 3. The quote, white space forgiven; the best of several by context and position.
     pattern = re.compile(r"\s+".join(re.escape(word) for word in quote.split()))
     candidates = []
@@ -136,7 +147,11 @@ def _fuzzy(selector: ParsedSelector, text: Text) -> Target | None:
         return None  # too short to tell a near match from chance
     dmp = diff_match_patch()
     dmp.Match_Threshold = 0.3
-    dmp.Match_Distance = max(1000, len(text.full))
+    # bitap scores errors plus distance from the hint / Match_Distance. The hint is often wrong
+    # (a web page's offsets, or none at all): at a distance of the text's length, a near-perfect
+    # quote a third of the text away scored over the threshold and was lost. A hundred times the
+    # length keeps the hint only as a tie-break between equally close matches.
+    dmp.Match_Distance = 100 * max(1000, len(text.full))
     hint = min(selector.start or 0, len(text.full))
     start = dmp.match_main(text.full, quote[:FUZZY_PATTERN], hint)
     if start < 0:

@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("annotations.transfer_urls")),
     path("", include("annotations.account_urls")),
     path("", include("annotations.tag_urls")),
+    path("", include("annotations.search_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -325,7 +325,7 @@ def copy_insert(rows: list[Annotation]) -> None:
     Every column goes through its field's pre_save (timestamps) and get_db_prep_save, as the
     ORM would; the table's constraints and indexes check and index the rows as usual.
     """
-    fields = [f for f in Annotation._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in Annotation._meta.concrete_fields if not f.primary_key and not f.generated]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(Annotation._meta.db_table),
         sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),

@@ -1,0 +1,101 @@
+"""The pure parts of search: snippets as HTML, what a query asks for, the form's checks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from annotations.search import START, STOP, SearchPage, SearchQuery, snippet_html
+from annotations.search_forms import SearchForm
+
+
+def test_snippet_sentinels_become_marks():
+    assert snippet_html(f"a {START}river{STOP} runs") == "a <mark>river</mark> runs"
+
+
+def test_snippet_escapes_any_angle_bracket_left():
+    # ts_headline only sees text escaped in SQL; this is the second belt.
+    html = snippet_html(f"<script>{START}x{STOP}</script>")
+    assert html == "&lt;script&gt;<mark>x</mark>&lt;/script&gt;"
+
+
+@given(st.text())
+def test_the_only_tags_in_a_snippet_are_marks(text):
+    html = str(snippet_html(text.replace(START, "").replace(STOP, "")))
+    assert "<" not in html and ">" not in html
+
+
+def test_total_says_when_it_is_a_floor():
+    page = SearchPage(results=[], total=1200, page=1, per_page=20, has_next=True, capped=True)
+    assert page.total_display == "1,200+"
+    assert SearchPage([], 7, 1, 20, False).total_display == "7"
+
+
+@pytest.mark.parametrize(
+    ("filters", "notes", "replies", "text"),
+    [
+        ({}, True, True, True),
+        ({"kind": "notes"}, True, False, False),
+        ({"kind": "replies"}, False, True, False),
+        ({"kind": "text"}, False, False, True),
+        ({"document": "a-book"}, True, True, True),
+        # The document's text has no author, group, tag or date.
+        ({"author": "ann"}, True, True, False),
+        ({"group": "club"}, True, True, False),
+        ({"tag": "theme"}, True, True, False),
+        ({"since": date(2024, 1, 1)}, True, True, False),
+        ({"kind": "text", "until": date(2024, 1, 1)}, False, False, False),
+    ],
+)
+def test_which_kinds_a_query_searches(filters, notes, replies, text):
+    query = SearchQuery(q="river", **filters)
+    assert (query.wants_notes, query.wants_replies, query.wants_text) == (notes, replies, text)
+
+
+def test_form_makes_a_query():
+    form = SearchForm(
+        {
+            "q": "  quiet river ",
+            "document": "a-book",
+            "tag": "#Key Idea",
+            "kind": "notes",
+            "since": "2024-05-01",
+            "until": "2024-05-31",
+            "page": "3",
+            "per_page": "50",
+        }
+    )
+    assert form.is_valid(), form.errors
+    assert form.search_query() == SearchQuery(
+        q="quiet river",
+        document="a-book",
+        tag="key-idea",
+        kind="notes",
+        since=date(2024, 5, 1),
+        until=date(2024, 5, 31),
+    )
+    assert (form.page_number, form.page_size) == (3, 50)
+
+
+def test_form_defaults():
+    form = SearchForm({"q": "river"})
+    assert form.is_valid()
+    assert form.search_query() == SearchQuery(q="river")
+    assert (form.page_number, form.page_size) == (1, 20)
+
+
+def test_form_errors_name_their_parameter():
+    form = SearchForm({"q": "river", "kind": "poems", "since": "May"})
+    assert not form.is_valid()
+    assert form.error_text() == (
+        "kind: Search in one of: all, notes, replies, text (not \u201cpoems\u201d). "
+        "since: Give the start date as YYYY-MM-DD."
+    )
+
+
+def test_form_refuses_a_nul_character():
+    form = SearchForm({"q": "river\x00"})
+    assert not form.is_valid()
