@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Sequence
 
 from diff_match_patch import diff_match_patch
@@ -28,6 +29,16 @@ from annotations.jsonld import ParsedSelector
 MAX_CANDIDATES = 500
 FUZZY_PATTERN = 32  # bitap searches at most this many characters at once
 FUZZY_MAX_ERRORS = 0.2  # of the quote's length
+# Approximate search looks only near where the quote's words are: at most MAX_WINDOWS places,
+# found by ANCHOR_WORDS of its words (each counted at OCCURRENCES_PER_WORD places at most).
+ANCHOR_WORDS = 8
+OCCURRENCES_PER_WORD = 200
+VOTE_BUCKET = 16
+MAX_WINDOWS = 3
+WINDOW_MARGIN = 64
+# A quote with no word of four letters or more is searched for in the whole text only if the
+# text is short (the character-level search is slow in Python).
+WHOLE_TEXT_LIMIT = 50_000
 
 
 def _squash(text: str) -> str:
@@ -141,34 +152,69 @@ def _common_suffix(a: str, b: str) -> int:
     return _common_prefix(a[::-1], b[::-1])
 
 
+def _candidates(quote: str, full: str) -> list[int]:
+    """Where an approximate quote may start: each distinctive word of the quote found in the
+    text (a fast substring search) votes for the start it implies. The slow character-level
+    search then only looks near the few places most words agree on."""
+    words = [(m.group(), m.start()) for m in re.finditer(r"\w{4,}", quote)]
+    if not words:
+        return []
+    step = max(1, len(words) // ANCHOR_WORDS)
+    votes: Counter[int] = Counter()
+    for word, at in words[::step][:ANCHOR_WORDS]:
+        for n, match in enumerate(re.finditer(re.escape(word), full)):
+            if n >= OCCURRENCES_PER_WORD:
+                break
+            votes[(match.start() - at) // VOTE_BUCKET] += 1
+    return [bucket * VOTE_BUCKET for bucket, _ in votes.most_common(MAX_WINDOWS)]
+
+
 def _fuzzy(selector: ParsedSelector, text: Text) -> Target | None:
     quote = _squash(selector.exact)
     if len(quote) < 8:
         return None  # too short to tell a near match from chance
+    full = text.full
+    starts = _candidates(quote, full)
+    if not starts and len(full) <= WHOLE_TEXT_LIMIT:
+        starts = [min(selector.start or 0, len(full))]
+    best: tuple[int, int, int] | None = None  # (errors, start, end)
+    for guess in starts:
+        lo = max(0, guess - WINDOW_MARGIN)
+        hi = min(len(full), guess + len(quote) + WINDOW_MARGIN + VOTE_BUCKET)
+        found = _fuzzy_in(quote, full[lo:hi], guess - lo)
+        if found is not None and (best is None or found[0] < best[0]):
+            best = (found[0], found[1] + lo, found[2] + lo)
+    if best is None:
+        return None
+    return text.target(best[1], best[2])
+
+
+def _fuzzy_in(quote: str, window: str, hint: int) -> tuple[int, int, int] | None:
+    """diff-match-patch's bitap search for `quote` in `window`: (errors, start, end) or None."""
     dmp = diff_match_patch()
     dmp.Match_Threshold = 0.3
-    # bitap scores errors plus distance from the hint / Match_Distance. The hint is often wrong
-    # (a web page's offsets, or none at all): at a distance of the text's length, a near-perfect
-    # quote a third of the text away scored over the threshold and was lost. A hundred times the
-    # length keeps the hint only as a tie-break between equally close matches.
-    dmp.Match_Distance = 100 * max(1000, len(text.full))
-    hint = min(selector.start or 0, len(text.full))
-    start = dmp.match_main(text.full, quote[:FUZZY_PATTERN], hint)
+    # The window is small and the hint a guess: distance only breaks ties.
+    dmp.Match_Distance = 100 * max(1000, len(window))
+    hint = max(0, min(hint, len(window)))
+    start = dmp.match_main(window, quote[:FUZZY_PATTERN], hint)
     if start < 0:
         return None
     if len(quote) <= FUZZY_PATTERN:
         end = start + len(quote)
     else:
         tail = quote[-FUZZY_PATTERN:]
-        tail_at = dmp.match_main(text.full, tail, start + len(quote) - FUZZY_PATTERN)
+        tail_at = dmp.match_main(window, tail, start + len(quote) - FUZZY_PATTERN)
         if tail_at < start:
             return None
         end = tail_at + len(tail)
-    start, end = _trimmed(text, start, min(end, len(text.full)))
+    end = min(end, len(window))
+    while start < end and window[start].isspace():
+        start += 1
+    while end > start and window[end - 1].isspace():
+        end -= 1
     if start >= end:
         return None
-    found = _squash(text.full[start:end])
-    errors = dmp.diff_levenshtein(dmp.diff_main(found, quote, False))
+    errors = dmp.diff_levenshtein(dmp.diff_main(_squash(window[start:end]), quote, False))
     if errors > FUZZY_MAX_ERRORS * len(quote):
         return None
-    return text.target(start, end)
+    return errors, start, end
