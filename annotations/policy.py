@@ -58,50 +58,53 @@ def _moderated_group_ids(user):
 # Reading -------------------------------------------------------------------------------------
 
 
-def visible_annotations(user) -> Q:
-    """The database form of can_view_annotation."""
-    public = Q(visibility=Visibility.PUBLIC, status=Status.ACTIVE)
+def visible_annotations(user, through: str = "") -> Q:
+    """The database form of can_view_annotation. `through` applies it to a related note
+    ("annotation__" from a reply)."""
+    f = through
+
+    def q(**lookups) -> Q:
+        return Q(**{f + name: value for name, value in lookups.items()})
+
+    public = q(visibility=Visibility.PUBLIC, status=Status.ACTIVE)
     if not _authenticated(user):
         return public
-    own = Q(author_id=user.pk) & ~Q(status=Status.DELETED)
-    group = Q(visibility=Visibility.GROUP, status=Status.ACTIVE, group_id__in=_my_group_ids(user))
-    moderated = Q(
+    own = q(author_id=user.pk) & ~q(status=Status.DELETED)
+    group = q(visibility=Visibility.GROUP, status=Status.ACTIVE, group_id__in=_my_group_ids(user))
+    moderated = q(
         visibility=Visibility.GROUP, status__in=AWAITING, group_id__in=_moderated_group_ids(user)
     )
     rule = own | public | group | moderated
     if user.is_staff:
-        rule |= Q(visibility=Visibility.PUBLIC, status__in=AWAITING)
+        rule |= q(visibility=Visibility.PUBLIC, status__in=AWAITING)
     return rule
 
 
 def visible_replies(user) -> Q:
     """The database form of can_view_reply: the note is visible, and so is the reply. Others'
-    replies in a group thread are for the group's current members only."""
-    visible = Annotation.objects.filter(visible_annotations(user))
+    replies in a group thread are for the group's current members only.
+
+    The note's rule is applied through the join to the reply's own note: PostgreSQL then checks
+    each reply against its note, rather than against a list of every note the reader may see
+    (which, with a million notes, made a search over replies take a minute)."""
+    note = visible_annotations(user, through="annotation__")
     if _authenticated(user):
-        audience = visible.filter(
-            ~Q(visibility=Visibility.GROUP) | Q(group_id__in=_my_group_ids(user))
+        audience = ~Q(annotation__visibility=Visibility.GROUP) | Q(
+            annotation__group_id__in=_my_group_ids(user)
         )
     else:
-        audience = visible.exclude(visibility=Visibility.GROUP)
-    rule = Q(status=Status.ACTIVE, annotation_id__in=Subquery(audience.values("pk")))
+        audience = ~Q(annotation__visibility=Visibility.GROUP)
+    rule = Q(status=Status.ACTIVE) & audience
     if _authenticated(user):
-        rule |= Q(author_id=user.pk, annotation_id__in=Subquery(visible.values("pk"))) & ~Q(
-            status=Status.DELETED
-        )
+        rule |= Q(author_id=user.pk) & ~Q(status=Status.DELETED)
         rule |= Q(
             status__in=AWAITING,
             annotation__visibility=Visibility.GROUP,
             annotation__group_id__in=_moderated_group_ids(user),
-            annotation_id__in=Subquery(visible.values("pk")),
         )
         if user.is_staff:
-            rule |= Q(
-                status__in=AWAITING,
-                annotation__visibility=Visibility.PUBLIC,
-                annotation_id__in=Subquery(visible.values("pk")),
-            )
-    return rule
+            rule |= Q(status__in=AWAITING, annotation__visibility=Visibility.PUBLIC)
+    return note & rule
 
 
 def can_view_annotation(user, annotation: Annotation, group_ids: set[int] | None = None) -> bool:

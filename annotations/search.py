@@ -483,12 +483,20 @@ def _result(hit: _Hit, f: dict) -> Result:
     note = hit.kind == "note"
     prefix = "" if note else "annotation__"
     annotation_id = hit.pk if note else f["annotation_id"]
-    # The note's permalink page shows it with its thread, and links to its paragraph: the
-    # reading page has no way (yet) to open a given note from a link.
-    url = reverse("annotation", kwargs={"pk": annotation_id})
-    if not note:
-        url += f"#reply-{hit.pk}"
     placed = f[f"{prefix}kind"] not in (Annotation.Kind.DOCUMENT, Annotation.Kind.ORPHAN)
+    if placed:
+        # The reading page at the paragraph, the note's mark focused and its panel open
+        # (static/annotations/panel.js reads ?note=).
+        slug = f[f"{prefix}document__slug"]
+        url = (
+            f"{reverse('document', kwargs={'slug': slug})}?note={annotation_id}"
+            f"#p-{f[f'{prefix}start_key']}"
+        )
+    else:
+        # A discussion of the whole document, or an imported note without a place: its page.
+        url = reverse("annotation", kwargs={"pk": annotation_id})
+        if not note:
+            url += f"#reply-{hit.pk}"
     return Result(
         kind=hit.kind,
         document_slug=f[f"{prefix}document__slug"],

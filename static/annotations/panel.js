@@ -113,3 +113,40 @@ document.addEventListener("mouseover", (event) => {
   if (mark.classList.contains("is-pending")) title += " (waiting for approval)";
   mark.title = title;
 });
+
+// Paragraphs far from the screen are laid out lazily (content-visibility), with an estimated
+// height: a jump to one far down lands short until those above it are measured. Scroll again
+// each frame until it stays put (a few frames at most).
+function reveal(element, block) {
+  let frames = 0;
+  let last = null;
+  const step = () => {
+    element.scrollIntoView({ block });
+    const top = element.getBoundingClientRect().top;
+    if (top === last || ++frames > 30) return;
+    last = top;
+    requestAnimationFrame(step);
+  };
+  step();
+}
+
+// Arriving from a link to one note (search results: ?note=<id>#p-<key>): its marks are
+// current, the first is brought to the middle of the screen, and its panel is open.
+const linked = new URLSearchParams(window.location.search).get("note");
+const target = window.location.hash.startsWith("#p-")
+  ? document.getElementById(window.location.hash.slice(1))
+  : null;
+if (article && linked && /^[0-9]+$/.test(linked)) {
+  const marks = document.querySelectorAll(`mark[data-annotation="${linked}"]`);
+  for (const m of marks) m.classList.add("is-current");
+  const first = marks[0];
+  if (first) {
+    first.tabIndex = -1;
+    reveal(first, "center");
+    // The open panel narrows the text, which reflows: bring the mark back into view after.
+    panel.addEventListener("htmx:afterSettle", () => reveal(first, "center"), { once: true });
+  }
+  open(`/annotations/${linked}/${layerQuery()}`, first || null);
+} else if (article && target) {
+  reveal(target, "start");
+}

@@ -20,6 +20,9 @@ notes and as their own notes ("My notes"), through `annotations.exporting.stream
    pieces and thrown away; time to first byte, total time, bytes, and the server process's peak
    RSS during the response (sampled every 10 ms) above its RSS before it. Same bar.
 
+An export whose small size takes longer than SLOW_S is reported with its rate, and its large
+size (and the HTTP part) is not run: it would take ten times as long.
+
 Run alone with `DEBUG=1 .venv/bin/python tests/bench/bench_export.py [--annotations N]`, or all
 with `make bench`.
 """

@@ -11,13 +11,14 @@ it start again from an empty database.
 
 What is in it, by default:
 - 200 documents of 500 paragraphs (a "Chapter n" heading every 40; prose paragraphs of 20-200
-  words drawn with Zipf-like weights from ~2,700 words: common English words first, then
-  Faker's English word list, then surnames and first names as the rare tail), one revision each;
+  words drawn with Zipf-like weights (exponent 1.15) from ~2,600 words: common English words
+  first, then Faker's English word list, then surnames and first names as the rare tail), one
+  revision each;
 - 2,000 readers, plus "viewer" (a member of 3 groups) and two heavy annotators;
-  40 groups of 3-300 members with an owner and moderators;
+  40 groups of ~10-300 members, each with an owner and two moderators;
 - 1,000,000 annotations: ~40% bare highlights, ~60% notes of 5-80 words of Markdown, a third of
   the notes tagged, visibility ~50% private / 30% group (by a member of the group) / 20% public,
-  ~1% hidden; mostly a few words, 5% across two paragraphs; created over two years;
+  ~1% hidden, ~2% questions; mostly 1-15 words, 5% across two paragraphs; over two years;
   of them, "heavy-100000" wrote exactly 100,000 on document "bench-export-100000" and
   "heavy-10000" exactly 10,000 on "bench-export-10000" (nobody else annotates those two), the
   export benchmark's sets;
@@ -28,8 +29,8 @@ text, `exact` is that slice (paragraphs joined by "\\n"), prefix/suffix are the 
 around it, the revision is the document's current one, language 'english', version 1; every
 997th target is checked with annotations.anchoring.anchor(). One shortcut: body_html is made
 here by escaping the Markdown and wrapping its blocks in <p>, not by annotations.rendering
-(which would take longer than everything else together); nothing measured reads it but export
-of HTML, which no format does.
+(which would take longer than everything else together); no export format and no search reads
+body_html.
 
 Speed: psycopg COPY, with the big tables' foreign keys and non-unique indexes dropped during
 the load and made again afterwards (one pass each instead of a million index insertions), then
@@ -291,7 +292,7 @@ def body_html(body: str) -> str:
 
 
 def vocabulary(seed: int) -> list[str]:
-    """~2,700 distinct words by rank: the common head, then ordinary words, then names."""
+    """~2,600 distinct words by rank: the common head, then ordinary words, then names."""
     from bench_foundation import VOCABULARY as FOUNDATION
     from faker.providers.lorem.en_US import Provider as Lorem
     from faker.providers.person.en_US import Provider as Person

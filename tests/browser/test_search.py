@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -42,3 +44,32 @@ def test_header_search_highlights_the_match_and_leads_to_its_paragraph(live_serv
         arg=anchor,
     )
     expect(page.locator(f"{anchor} .ptext")).to_contain_text("old lighthouse keeps its watch")
+
+
+def test_a_note_found_by_search_opens_on_the_reading_page_with_its_mark_focused(live_server, page):
+    from annotations import services
+    from annotations.anchoring import Target
+    from tests.browser.helpers import log_in
+    from tests.factories import UserFactory
+
+    reader = UserFactory(username="searcher")
+    document = document_import(source=sample_text(40), fmt="markdown", title="The harbour")
+    paragraph = document.current_revision.paragraphs.get(position=30)
+    note = services.annotation_create(
+        author=reader,
+        document=document,
+        target=Target(paragraph.key, 0, paragraph.key, 9, paragraph.text[:9]),
+        body="The cormorant dries its wings here.",
+    )
+    log_in(page, live_server, reader)
+    page.goto(live_server.url + "/search/?q=cormorant")
+    page.get_by_role("link", name=f"The harbour, ¶{paragraph.number}").click()
+    page.wait_for_url(f"**/documents/{document.slug}/?note={note.pk}#p-{paragraph.key}")
+    mark = page.locator(f'mark[data-annotation="{note.pk}"]').first
+    expect(mark).to_have_class(re.compile(r"\bis-current\b"))
+    # The note's panel is open (and has the focus, as when the mark is clicked); closing it
+    # brings the reader to the mark.
+    expect(page.locator("#panel")).to_contain_text("The cormorant dries its wings here.")
+    page.keyboard.press("Escape")
+    expect(mark).to_be_focused()
+    expect(mark).to_be_in_viewport()
