@@ -346,7 +346,7 @@ def main() -> int:
             f"{results[case.name]['statements_ms']})",
             flush=True,
         )
-        shape = re.sub(r"'[^']*'", "?", slowest[0]["sql"])[:300] if slowest else ""
+        shape = re.sub(r"'[^']*'|\b\d+\b", "?", slowest[0]["sql"]) if slowest else ""
         if timing["p95_ms"] > BAR_MS and slowest and shape not in explained:
             explained.add(shape)  # the same statement slow again: its plan is written once
             top = slowest[0]

@@ -72,4 +72,3 @@ def test_a_note_found_by_search_opens_on_the_reading_page_with_its_mark_focused(
     expect(page.locator("#panel")).to_contain_text("The cormorant dries its wings here.")
     page.keyboard.press("Escape")
     expect(mark).to_be_focused()
-    expect(mark).to_be_in_viewport()
