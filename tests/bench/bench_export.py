@@ -14,8 +14,11 @@ notes and as their own notes ("My notes"), through `annotations.exporting.stream
    (in a second run of its own, as tracing slows Python down), and the process's peak RSS
    (VmHWM, reset just before the stream through /proc/self/clear_refs) above its RSS before.
    Bar: the peak at 100,000 is at most 1.5x the peak at 10,000 — memory does not grow with
-   the count. Baseline for time (same run, same process kind): reading the same notes and
-   replies from PostgreSQL through the ORM's chunked iterator, writing nothing.
+   the count. DEBUG's log of every SQL statement is off in these processes, as in production
+   (the server below keeps DEBUG=1 like every benchmark: its log grows ~10 KB a query, two
+   queries a batch of 500 notes). Baseline for time (same run, same process kind): reading
+   the same notes and replies from PostgreSQL through the ORM's chunked iterator, writing
+   nothing.
 2. Over HTTP from uvicorn: GET /documents/<slug>/export.<fmt> as the author, read in 64 KiB
    pieces and thrown away; time to first byte, total time, bytes, and the server process's peak
    RSS during the response (sampled every 10 ms) above its RSS before it. Same bar.
@@ -97,6 +100,9 @@ def reset_peak_rss() -> bool:
 
 
 def child(spec: dict) -> dict:
+    # DEBUG keeps every SQL statement in connection.queries (up to 9,000, ~10 KB each here):
+    # memory that grows with the export's size in development only. Off, as in production.
+    settings.DEBUG = False
     open_database(spec["database"])
     user = User.objects.get(username=spec["user"])
     document = Document.objects.only("slug", "title", "author", "source").get(slug=spec["document"])
