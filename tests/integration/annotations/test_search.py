@@ -399,6 +399,63 @@ def test_each_kind_is_matched_through_its_search_index(book, author):
     assert "Bitmap Index Scan on paragraph_search_idx" in plan(*text.sql_with_params())
 
 
+def test_document_and_group_filters_are_part_of_the_index_match(book, author, club):
+    """A note's search vector holds its document and group as lexemes: the filters are one GIN
+    lookup, with no document_id or group_id comparison left beside it."""
+    in_club = note(author, book, "A gannet diving.", visibility="group", group=club)
+    with CaptureQueriesContext(connection) as captured:
+        page = search(author, SearchQuery(q="gannet", kind="notes", group=club.slug))
+    assert found(page) == [("note", in_club.pk)]
+    notes_sql = next(q["sql"] for q in captured.captured_queries if "ts_rank" in q["sql"])
+    assert f"§g{club.pk}" in notes_sql and '"group_id" =' not in notes_sql
+    with CaptureQueriesContext(connection) as captured:
+        page = search(author, SearchQuery(q="gannet", kind="notes", document=book.slug))
+    assert found(page) == [("note", in_club.pk)]
+    notes_sql = next(q["sql"] for q in captured.captured_queries if "ts_rank" in q["sql"])
+    assert f"§d{book.pk}" in notes_sql and '"document_id" =' not in notes_sql
+
+
+def test_scope_lexemes_follow_the_note_and_are_never_words(book, author, club):
+    moving = note(author, book, "A gannet diving.", visibility="group", group=club)
+    vector = Annotation.objects.values_list("search", flat=True).get(pk=moving.pk)
+    assert f"'§d{book.pk}'" in vector and f"'§g{club.pk}'" in vector
+    # Made private, it leaves the group's scope at once (the column is generated).
+    services.annotation_update(
+        annotation_id=moving.pk,
+        editor=author,
+        version=moving.version,
+        body=moving.body,
+        tags=[],
+        colour=moving.colour,
+        visibility="private",
+        group=None,
+    )
+    assert search(author, SearchQuery(q="gannet", group=club.slug)).total == 0
+    assert search(author, SearchQuery(q="gannet", document=book.slug)).total == 1
+    # Nobody finds notes by typing a scope lexeme, nor forges one in a note's text.
+    forged = note(author, book, f"Look: §d{book.pk} and §g{club.pk}.")
+    for words in (f"§d{book.pk}", f"d{book.pk}", f"'§g{club.pk}'"):
+        assert ("note", moving.pk) not in found(search(author, SearchQuery(q=words)))
+    other = document_import(source="# O\n\nA gannet.", fmt="markdown", title="O")
+    assert ("note", forged.pk) not in found(
+        search(author, SearchQuery(q="look", document=other.slug))
+    )
+
+
+def test_a_notes_rank_weighs_its_words_only(book, author, club):
+    """Scope lexemes would lengthen the vector ts_rank divides by: they are left out."""
+    body = "Petrel petrel petrel."
+    note(author, book, body, visibility="group", group=club)
+    (result,) = search(author, SearchQuery(q="petrel")).results
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ts_rank(to_tsvector('english', %s), websearch_to_tsquery('english', %s), 1)",
+            [body, "petrel"],
+        )
+        (expected,) = cursor.fetchone()
+    assert result.rank == pytest.approx(expected)
+
+
 # Languages ------------------------------------------------------------------------------------
 
 
