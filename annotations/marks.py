@@ -33,9 +33,9 @@ def draw_marks(html: str, spans: list[Span]) -> str:
     """`html` with a <mark data-annotation="<id>"> around each span's text."""
     if not spans:
         return html
-    # Outer marks first: earlier starts, then longer spans.
-    ordered = tuple(sorted(spans, key=lambda s: (s.start, -s.end, s.annotation_id)))
-    return _draw(html, ordered)
+    # One canonical order (the tuples' own, compared in C) keys the cache; _draw opens the
+    # longer of the spans starting at one place first.
+    return _draw(html, tuple(sorted(spans)))
 
 
 # The output depends only on the paragraph's HTML and its spans, so it is remembered: a page

@@ -165,6 +165,22 @@ def layer_filter(user, layer: str) -> Q:
     return Q()
 
 
+def audience_key(user) -> tuple:
+    """Everything the rules above read about a viewer, as one hashable value: viewers with
+    equal keys may see exactly the same annotations. What is cached per viewer (the reading
+    page's marks, annotations.reading) keys on it, so a change here — a group joined or left, a
+    role, staff status — is never served stale. Keep it in step with the rules: a rule that
+    reads something new about the viewer must add it here."""
+    if not _authenticated(user):
+        return ("anonymous",)
+    memberships = tuple(
+        Membership.objects.filter(user_id=user.pk)
+        .order_by("group_id")
+        .values_list("group_id", "role", "group__slug")
+    )
+    return ("person", user.pk, bool(user.is_staff), can_annotate(user), memberships)
+
+
 # Writing -------------------------------------------------------------------------------------
 
 

@@ -187,6 +187,24 @@ LOGGING = {
     },
 }
 
+# Caches: each process its own, in memory. "pages" keeps reading pages' annotated text (a few
+# MB each for a long, heavily annotated book) per viewer and document, until a write on the
+# document or a change in what the viewer may see makes a new one (annotations.reading).
+PAGE_CACHE_ENTRIES = env_int("PAGE_CACHE_ENTRIES", 64)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "pages": (
+        {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "pages",
+            "TIMEOUT": 3600,
+            "OPTIONS": {"MAX_ENTRIES": PAGE_CACHE_ENTRIES},
+        }
+        if PAGE_CACHE_ENTRIES > 0
+        else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    ),
+}
+
 # Annotations.
 ANNOTATION_BODY_MAX_CHARS = env_int("ANNOTATION_BODY_MAX_CHARS", 10_000)
 ANNOTATION_MAX_PARAGRAPHS = env_int("ANNOTATION_MAX_PARAGRAPHS", 200)

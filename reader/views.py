@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from annotations import policy
 from annotations.models import Annotation
-from annotations.reading import decor_for, layer_choices
+from annotations.reading import cached_page, decor_for, layer_choices
 from reader.forms import ImportForm, SignupForm
 from reader.importing import ImportRefused
 from reader.layout import heading_repeats_title, render_paragraphs
@@ -42,28 +42,36 @@ def document(request: HttpRequest, slug: str) -> HttpResponse:
         slug=slug,
     )
     layer = current_layer(request)
-    paragraphs = list(page_paragraphs(doc.current_revision_id))
-    decor = decor_for(request.user, doc, paragraphs, layer)
-    # A first heading that repeats the title is shown as the page's title (and stays paragraph
-    # 1, annotatable like any other) instead of printing the title twice.
-    title_paragraph = paragraphs.pop(0) if heading_repeats_title(paragraphs, doc.title) else None
+    page = cached_page(request.user, doc, layer, build=lambda: _page(request.user, doc, layer))
     return render(
         request,
         "reader/document.html",
         {
             "document": doc,
-            "title_key": title_paragraph.key if title_paragraph else "",
-            "title_html": render_paragraphs([title_paragraph], title=doc.title, decor=decor)
-            if title_paragraph
-            else "",
-            "body": render_paragraphs(paragraphs, decor=decor),
+            **page,
             "layer": layer,
             "layers": layer_choices(request.user),
-            "can_annotate": decor.can_annotate,
-            "document_discussions": decor.document_discussions,
             "colours": Annotation.Colour.choices,
         },
     )
+
+
+def _page(user, doc: Document, layer: str) -> dict:
+    """The reading page's text as `user` sees it in `layer`: marks, counts, controls."""
+    paragraphs = list(page_paragraphs(doc.current_revision_id))
+    decor = decor_for(user, doc, paragraphs, layer)
+    # A first heading that repeats the title is shown as the page's title (and stays paragraph
+    # 1, annotatable like any other) instead of printing the title twice.
+    title_paragraph = paragraphs.pop(0) if heading_repeats_title(paragraphs, doc.title) else None
+    return {
+        "title_key": title_paragraph.key if title_paragraph else "",
+        "title_html": render_paragraphs([title_paragraph], title=doc.title, decor=decor)
+        if title_paragraph
+        else "",
+        "body": render_paragraphs(paragraphs, decor=decor),
+        "can_annotate": decor.can_annotate,
+        "document_discussions": decor.document_discussions,
+    }
 
 
 def page_paragraphs(revision_id: int | None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.core.cache import caches
 
 # The suite runs in development mode (make test sets it too); settings refuse to start otherwise.
 os.environ.setdefault("DEBUG", "1")
@@ -17,6 +18,13 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
     from django.conf import settings
 
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_marginalia_{os.getpid()}"
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache():
+    """Each test starts with no reading page cached (its keys could not meet another test's
+    anyway: ids and change stamps only grow, but a test should not depend on that)."""
+    caches["pages"].clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,200 @@
+"""The reading page's cache (annotations.reading.cached_page): a page read again is served from
+it, and any change in what the viewer may see — however it is written — is shown at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from annotations import moderation, policy, services
+from annotations.models import Annotation, Membership
+from annotations.reading import page_version
+from tests.factories import make_annotation, make_document
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def book():
+    return make_document(paragraphs=8, title="Cached book")
+
+
+def marked(client, user, document) -> set[int]:
+    client.force_login(user)
+    html = client.get(document.get_absolute_url()).content.decode()
+    return {int(pk) for pk in re.findall(r'data-annotation="(\d+)"', html)}
+
+
+def without_csrf(html: str) -> str:
+    """The page without its CSRF token, which is masked afresh on every response."""
+    return re.sub(r'(csrf[^"]*"\s+(?:value|content)=)"[^"]+"', r"\1", html)
+
+
+def served_from_cache(client, document) -> bool:
+    """Whether the page was answered without reading the paragraphs again."""
+    with CaptureQueriesContext(connection) as queries:
+        client.get(document.get_absolute_url())
+    return not any('FROM "reader_paragraph"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_page_read_again_comes_from_the_cache_with_the_same_html(client, book, member):
+    make_annotation(author=member, document=book, body="Cached *note*.")
+    client.force_login(member)
+    first = client.get(book.get_absolute_url()).content.decode()
+    assert served_from_cache(client, book)
+    again = client.get(book.get_absolute_url()).content.decode()
+    assert "data-annotation" in again
+    assert without_csrf(again) == without_csrf(first)
+
+
+def test_each_viewer_and_layer_has_its_own_entry(client, book, author, member, club):
+    own = make_annotation(author=member, document=book, body="Only mine.")
+    group = make_annotation(
+        author=member, document=book, position=2, visibility="group", group=club
+    )
+    assert marked(client, member, book) == {own.pk, group.pk}
+    assert marked(client, author, book) == {group.pk}  # never the member's cached page
+    client.force_login(member)
+    mine = client.get(book.get_absolute_url(), {"layer": "public"}).content.decode()
+    assert "data-annotation" not in mine
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "create",
+        "edit_to_private",
+        "delete",
+        "hide",
+        "sql_update",
+        "sql_delete",
+    ],
+)
+def test_a_change_on_the_document_is_shown_at_once(
+    client, book, author, member, moderator, club, change
+):
+    note = make_annotation(
+        author=author, document=book, body="Shared.", visibility="group", group=club
+    )
+    assert marked(client, member, book) == {note.pk}
+    assert served_from_cache(client, book)
+    before = page_version(book.pk)
+    expected: set[int] = set()
+    if change == "create":
+        other = make_annotation(
+            author=author, document=book, position=3, visibility="group", group=club
+        )
+        expected = {note.pk, other.pk}
+    elif change == "edit_to_private":
+        services.annotation_update(
+            annotation_id=note.pk,
+            editor=author,
+            version=note.version,
+            body=note.body,
+            tags=[],
+            colour=note.colour,
+            visibility="private",
+            group=None,
+        )
+    elif change == "delete":
+        services.annotation_delete(annotation_id=note.pk, by=author)
+    elif change == "hide":
+        moderation.hide(
+            moderator=moderator, target=moderation.item(annotation_id=note.pk), reason="Off topic"
+        )
+    elif change == "sql_update":
+        # Written past the ORM, as a bulk update or psql would: still seen.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE annotations_annotation SET visibility = 'private', group_id = NULL "
+                "WHERE id = %s",
+                [note.pk],
+            )
+    elif change == "sql_delete":
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM annotations_annotation WHERE id = %s", [note.pk])
+    assert page_version(book.pk) != before
+    assert marked(client, member, book) == expected
+
+
+@pytest.mark.parametrize("change", ["leave", "removed", "banned", "demoted"])
+def test_a_change_in_what_the_viewer_may_see_is_shown_at_once(
+    client, book, owner, author, member, moderator, club, change
+):
+    shared = make_annotation(
+        author=author, document=book, body="Shared.", visibility="group", group=club
+    )
+    waiting = make_annotation(
+        author=author,
+        document=book,
+        position=2,
+        body="Under review.",
+        visibility="group",
+        group=club,
+    )
+    moderation.hide(
+        moderator=moderator, target=moderation.item(annotation_id=waiting.pk), reason="Check"
+    )
+    viewer = moderator if change == "demoted" else member
+    seen = {shared.pk, waiting.pk} if change == "demoted" else {shared.pk}
+    assert marked(client, viewer, book) == seen
+    if change == "leave":
+        services.group_leave(user=member, group=club)
+    elif change == "removed":
+        moderation.remove_member(moderator=moderator, group=club, user_id=member.pk)
+    elif change == "banned":
+        moderation.ban(moderator=moderator, group=club, user_id=member.pk, reason="Spam")
+    else:
+        services.membership_set_role(
+            actor=owner, group=club, user_id=moderator.pk, role=Membership.Role.MEMBER
+        )
+    assert marked(client, viewer, book) == ({shared.pk} if change == "demoted" else set())
+
+
+def test_the_key_holds_everything_the_policy_reads_of_a_viewer(author, member, club):
+    key = policy.audience_key(member)
+    assert key == (
+        "person",
+        member.pk,
+        False,
+        True,
+        ((club.pk, Membership.Role.MEMBER, club.slug),),
+    )
+    member.is_staff = True
+    assert policy.audience_key(member) != key
+    assert policy.audience_key(None) == ("anonymous",)
+
+
+def test_page_cache_entries_zero_turns_it_off(client, book, member, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "pages": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
+    # (Django rebuilds its cache handlers when CACHES changes, and again when it is restored.)
+    assert not hasattr(caches["pages"], "_cache")
+    make_annotation(author=member, document=book)
+    client.force_login(member)
+    client.get(book.get_absolute_url())
+    assert not served_from_cache(client, book)
+
+
+def test_the_cache_is_back_after_that(client, book, member):
+    make_annotation(author=member, document=book)
+    client.force_login(member)
+    client.get(book.get_absolute_url())
+    assert served_from_cache(client, book)
+
+
+def test_version_changes_with_every_kind_of_write(book, author):
+    empty = page_version(book.pk)
+    assert empty == (None, 0)
+    note = make_annotation(author=author, document=book)
+    created = page_version(book.pk)
+    Annotation.objects.filter(pk=note.pk).update(colour="blue")  # no field the ORM stamps
+    updated = page_version(book.pk)
+    assert len({empty, created, updated}) == 3
+    assert updated[0] > created[0]
