@@ -577,6 +577,19 @@ def test_search_page_links_pages_and_keeps_the_filters(client, book, author):
     assert second.count('class="search-result ') == 5
 
 
+def test_search_page_shows_the_chosen_filters_selected(client, book, author, club):
+    long_title = document_import(source="# L\n\nWords.", fmt="markdown", title="T" * 80)
+    html = client.get(
+        "/search/", {"q": "anything", "kind": "notes", "document": book.slug}
+    ).content.decode()
+    assert f'<option value="{book.slug}" selected>Harbour book</option>' in html
+    assert f'<option value="{long_title.slug}">{"T" * 59}…</option>' in html
+    assert '<option value="notes" selected>' in html
+    client.force_login(author)
+    html = client.get("/search/", {"q": "anything", "group": club.slug}).content.decode()
+    assert f'<option value="{club.slug}" selected>' in html
+
+
 def test_header_has_a_labelled_search_box_on_every_page(client, book):
     for url in ("/", book.get_absolute_url(), "/search/"):
         html = client.get(url).content.decode()
