@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import BooleanField, F, Func, Value
 from django.utils import timezone
 
 from annotations import jsonld
@@ -64,13 +64,25 @@ def notes(user, scope: Scope):
     return queryset
 
 
-def _after(values: tuple) -> Q:
-    """Rows after `values` in ORDER: (a > x) or (a = x and b > y) or ..."""
-    condition = Q()
-    for i in range(len(ORDER) - 1, -1, -1):
-        step = Q(**{f"{ORDER[i]}__gt": values[i]})
-        condition = step if i == len(ORDER) - 1 else step | (Q(**{ORDER[i]: values[i]}) & condition)
-    return condition
+class _RowAfter(Func):
+    """`(a, b, c, d) > (x, y, z, w)`: rows after a place in ORDER, compared as one row value,
+    which PostgreSQL answers by starting an index scan there. (The same test spelled out as
+    `a > x OR (a = x AND ...)` made it walk the index from the start at every batch: a
+    100,000-note export slowed down as it went, 25x the time of 10,000 notes.)"""
+
+    output_field = BooleanField()
+
+    def __init__(self, values: tuple):
+        super().__init__(*(F(name) for name in ORDER), *(Value(v) for v in values))
+
+    def as_sql(self, compiler, connection, **extra):
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, found = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(found)
+        half = len(parts) // 2
+        return f"({', '.join(parts[:half])}) > ({', '.join(parts[half:])})", params
 
 
 def batches(user, scope: Scope) -> Iterator[tuple[list[Annotation], dict[int, list[Reply]]]]:
@@ -83,7 +95,7 @@ def batches(user, scope: Scope) -> Iterator[tuple[list[Annotation], dict[int, li
     )
     last = None
     while True:
-        page = list((base.filter(_after(last)) if last else base)[:BATCH])
+        page = list((base.filter(_RowAfter(last)) if last else base)[:BATCH])
         if not page:
             return
         replies: dict[int, list[Reply]] = defaultdict(list)

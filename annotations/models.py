@@ -301,6 +301,17 @@ class Annotation(models.Model):
             ),
             # My notes: a reader's own annotations, newest first.
             models.Index(fields=["author", "-created_at"], name="annotation_author_idx"),
+            # Exports (annotations.exporting) walk a reader's or a group's notes in reading
+            # order, a batch at a time from where the last one stopped.
+            models.Index(
+                fields=["author", "document", "start_position", "start_offset"],
+                name="annotation_author_order_idx",
+            ),
+            models.Index(
+                fields=["group", "document", "start_position", "start_offset"],
+                condition=Q(group__isnull=False),
+                name="annotation_group_order_idx",
+            ),
             # A group's page: its recent notes.
             models.Index(
                 fields=["group", "-created_at"],

@@ -331,6 +331,36 @@ def test_exports_stream_batch_by_batch(author, member, monkeypatch, fmt):
     assert queries_4_batches - queries_2_batches == 2 * 2
 
 
+@pytest.mark.parametrize("scope", ["document", "mine", "group"])
+def test_each_batch_starts_its_index_scan_where_the_last_one_stopped(
+    author, member, club, monkeypatch, scope
+):
+    """The batch after a place is asked as a row comparison, which PostgreSQL puts in the index
+    condition: every batch costs the same, however far into a big export it is."""
+    document = make_document(paragraphs=6, title="Ordered")
+    for position in range(1, 5):
+        make_annotation(
+            author=author, document=document, position=position, visibility="group", group=club
+        )
+    monkeypatch.setattr(exporting, "BATCH", 2)
+    chosen = {
+        "document": exporting.Scope("document", document=document),
+        "mine": exporting.Scope("mine"),
+        "group": exporting.Scope("group", group=club),
+    }[scope]
+    with CaptureQueriesContext(connection) as captured:
+        batches = list(exporting.batches(author, chosen))
+    assert [len(notes) for notes, _ in batches] == [2, 2]
+    later = [q["sql"] for q in captured.captured_queries if '") > (' in q["sql"]]
+    assert later
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + later[0])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert re.search(r"Index Cond: .*ROW\(", plan), plan
+
+
 def test_a_big_export_crosses_the_real_batch_size(author, member):
     """The real BATCH, crossed: nothing lost or repeated at the edge."""
     document = make_document(paragraphs=3, title="Many")
