@@ -9,7 +9,6 @@ finished text is kept per viewer in the "pages" cache until something it shows c
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,9 +29,10 @@ from reader.layout import Decor, heading_repeats_title, side_html, text_element
 
 @dataclass
 class PageMarks:
-    spans: dict[str, list[Span]] = field(default_factory=lambda: defaultdict(list))
-    # paragraph key -> [notes, highlights] touching it
-    counts: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    # paragraph key -> its spans; only paragraphs with marks
+    spans: dict[str, list[Span]] = field(default_factory=dict)
+    # paragraph key -> [notes, highlights] touching it; only paragraphs with any
+    counts: dict[str, list[int]] = field(default_factory=dict)
     document_discussions: int = 0
 
 

@@ -444,17 +444,17 @@ def _details(user, hits: list[_Hit], q: str) -> dict[tuple[str, int], dict]:
     policy is asked again, so that a note made private since the candidates were taken a moment
     ago is not shown."""
     readable = {
-        "note": Annotation.objects.visible_to(user),
-        "reply": Reply.objects.visible_to(user),
-        "paragraph": Paragraph.objects.all(),
+        "note": lambda: Annotation.objects.visible_to(user),
+        "reply": lambda: Reply.objects.visible_to(user),
+        "paragraph": Paragraph.objects.all,
     }
     out = {}
     for kind, (column, fields) in DETAILS.items():
         ids = [hit.pk for hit in hits if hit.kind == kind]
         if not ids:
-            continue
+            continue  # nor is the policy's queryset built: this runs on every search
         rows = (
-            readable[kind]
+            readable[kind]()
             .filter(pk__in=ids)
             .order_by()
             .annotate(snippet=_headline(column, q, fragments=2 if kind == "paragraph" else 0))

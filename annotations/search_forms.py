@@ -14,6 +14,16 @@ MAX_PAGE = 1000
 KIND_CHOICES = list(zip(KINDS, ("Everything", "Notes", "Replies", "Document text"), strict=True))
 
 
+def _day_field(label: str, which: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": f"Give the {which} date as YYYY-MM-DD."},
+    )
+
+
 class SearchForm(forms.Form):
     q = forms.CharField(
         label="Search",
@@ -49,20 +59,8 @@ class SearchForm(forms.Form):
             "invalid_choice": f"Search in one of: {', '.join(KINDS)} (not “%(value)s”)."
         },
     )
-    since = forms.DateField(
-        label="From",
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": "Give the start date as YYYY-MM-DD."},
-    )
-    until = forms.DateField(
-        label="To",
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": "Give the end date as YYYY-MM-DD."},
-    )
+    since = _day_field("From", "start")
+    until = _day_field("To", "end")
     page = forms.IntegerField(
         required=False,
         min_value=1,
