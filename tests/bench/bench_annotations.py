@@ -357,13 +357,6 @@ def _overlaps(rows: list[Annotation]) -> int:
 # ---------------------------------------------------------------------------- in-process
 
 
-def session_for(user) -> str:
-    """A logged-in session (stored in the bench database) for `user`: its cookie value."""
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
 def viewer_client(viewer) -> Client:
     client = Client(SERVER_NAME="localhost")
     client.force_login(viewer)
@@ -377,10 +370,14 @@ def get_ok(client: Client, url: str):
     return response
 
 
-def count_queries(client: Client, url: str) -> int:
+def count_queries(client: Client, url: str) -> dict[str, int]:
+    """SQL queries of the reading page: built (the page cache emptied first), and read again
+    from the page cache."""
     get_ok(client, url)  # warm: the first request of a session may differ
-    queries, _ = harness.query_count(lambda: get_ok(client, url))
-    return queries
+    caches["pages"].clear()
+    built, _ = harness.query_count(lambda: get_ok(client, url))
+    cached, _ = harness.query_count(lambda: get_ok(client, url))
+    return {"built": built, "cached": cached}
 
 
 def breakdown(client: Client, document: Document, viewer) -> dict:
@@ -694,8 +691,8 @@ def main() -> dict:
     in_process_empty = breakdown(client, empty, people.viewer)
     profile = profile_view(client, big.get_absolute_url())
 
-    viewer_session = session_for(people.viewer)
-    writer_sessions = [session_for(writer) for writer in people.writers]
+    viewer_session = harness.session_for(people.viewer)
+    writer_sessions = [harness.session_for(writer) for writer in people.writers]
     documents = {"empty": empty, "annotated": big}
     before = Annotation.objects.filter(document=big).count()
     # Every view after a change on the document builds the page again: the page cache off.
@@ -713,7 +710,8 @@ def main() -> dict:
         if figures["ids_in_html"] != VISIBLE:
             raise RuntimeError(f"The HTML marks {figures['ids_in_html']} ids, not {VISIBLE}.")
 
-    counts = list(queries.values())
+    counts = [q["built"] for q in queries.values()]
+    cached_counts = [q["cached"] for q in queries.values()]
     queries_ok = len(set(counts)) == 1 and max(counts) <= QUERY_BAR
     page, baseline = http_figures["page"], http_figures["baseline"]
     server_ratio = page["p50_ms"] / baseline["p50_ms"]
@@ -737,7 +735,10 @@ def main() -> dict:
         },
         {
             "measure": "SQL queries, reading page, viewer logged in: 0 / 10 / 10,000 annotations",
-            "result": " / ".join(str(c) for c in counts),
+            "result": (
+                f"{' / '.join(str(c) for c in counts)} built; "
+                f"{' / '.join(str(c) for c in cached_counts)} from the page cache"
+            ),
             "bar": f"constant, ≤ {QUERY_BAR}",
             "passed": queries_ok,
         },

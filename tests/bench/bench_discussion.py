@@ -330,13 +330,6 @@ def make_flags(world: World) -> dict:
 # ---------------------------------------------------------------------------- in-process
 
 
-def session_for(user) -> str:
-    """A logged-in session (stored in the bench database) for `user`: its cookie value."""
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
 def client_for(user) -> Client:
     client = Client(SERVER_NAME="localhost")
     client.force_login(user)
@@ -516,7 +509,7 @@ def bench_writes(base: str, world: World, long_note: Annotation) -> dict:
     rng = random.Random(32)
     fresh = notes(world, world.writers_group, [owner], 2 + SINGLE_WRITER_THREADS + WRITERS, rng)
     warm, shared, alone, own = fresh[0], fresh[1], fresh[2:5], fresh[5:]
-    writers = [Writer(base, session_for(user)) for user in world.writers]
+    writers = [Writer(base, harness.session_for(user)) for user in world.writers]
     for writer in writers:
         writer.fetch_token(warm.pk)
 
@@ -529,7 +522,7 @@ def bench_writes(base: str, world: World, long_note: Annotation) -> dict:
     concurrent = run_writers(
         writers, [[(own[i].pk, REPLIES_PER_WRITER)] for i in range(WRITERS)], seed=200
     )
-    member = Writer(base, session_for(world.reader))
+    member = Writer(base, harness.session_for(world.reader))
     member.fetch_token(long_note.pk)
     long_thread = run_writers([member], [[(long_note.pk, LONG_THREAD_POSTS)]], seed=400)
     one_thread = run_writers(
@@ -584,7 +577,7 @@ def main() -> dict:
         queue_queries[name] = {"count": count, "queries": captured}
 
     # Over HTTP ---------------------------------------------------------------------------------
-    cookie = lambda user: {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_for(user)}"}  # noqa: E731
+    cookie = lambda user: {"Cookie": f"{settings.SESSION_COOKIE_NAME}={harness.session_for(user)}"}  # noqa: E731
     as_reader, as_moderator = cookie(world.reader), cookie(world.moderator)
     with harness.serve(env=SERVER_ENV) as base:
         short_page, short_html = harness.time_get(base + short_url, n=REQUESTS, headers=as_reader)

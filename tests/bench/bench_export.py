@@ -36,7 +36,6 @@ import argparse
 import gc
 import http.client
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -49,8 +48,7 @@ import harness  # first: puts the project on sys.path and sets Django up
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Subquery
-from django.test import Client
-from generate import generate, open_database
+from generate import generate_for, open_database
 
 from annotations import exporting
 from annotations.models import Reply
@@ -70,21 +68,12 @@ CASES = (  # (scope, format); "fetch" is the baseline: reading the rows, writing
 )
 TRACED = {"md", "jsonld", "csv"}
 HTTP_FORMATS = ("md", "jsonld")
-MiB = 1024 * 1024
+KiB = 1024
+MiB = 1024 * KiB
 User = get_user_model()
 
 
 # ------------------------------------------------------------------------------ /proc
-
-
-def proc_status(pid: int | str = "self") -> dict[str, int]:
-    """VmRSS, VmHWM... of a process, in bytes."""
-    found = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Vm"):
-            name, value = line.split(":", 1)
-            found[name] = int(value.split()[0]) * 1024  # the file counts kB
-    return found
 
 
 def reset_peak_rss() -> bool:
@@ -133,7 +122,7 @@ def child(spec: dict) -> dict:
     del warm
     gc.collect()
 
-    before = proc_status()
+    before = harness.proc_status()  # KiB
     cleared = reset_peak_rss()
     if spec["traced"]:
         tracemalloc.start()
@@ -150,7 +139,7 @@ def child(spec: dict) -> dict:
     traced_peak = tracemalloc.get_traced_memory()[1] if spec["traced"] else None
     if spec["traced"]:
         tracemalloc.stop()
-    after = proc_status()
+    after = harness.proc_status()
     base_hwm = before["VmRSS"] if cleared else before["VmHWM"]
     return {
         **spec,
@@ -160,8 +149,8 @@ def child(spec: dict) -> dict:
         "bytes": size,
         "chunks": pieces,
         "tracemalloc_peak": traced_peak,
-        "rss_before": before["VmRSS"],
-        "rss_peak_growth": max(0, after["VmHWM"] - base_hwm),
+        "rss_before": before["VmRSS"] * KiB,
+        "rss_peak_growth": max(0, after["VmHWM"] - base_hwm) * KiB,
         "hwm_reset": cleared,
     }
 
@@ -193,23 +182,6 @@ def run_child(spec: dict) -> dict:
 # ------------------------------------------------------------------------------------ HTTP
 
 
-def server_pid(port: int) -> int:
-    """The uvicorn process harness.serve() started (a child of this one, on `port`)."""
-    mine = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == mine and b"uvicorn" in b" ".join(cmdline) and str(port).encode() in cmdline:
-            return int(entry.name)
-    raise RuntimeError("Could not find the uvicorn process.")
-
-
 class RssSampler(threading.Thread):
     def __init__(self, pid: int, every: float = 0.01):
         super().__init__(daemon=True)
@@ -219,7 +191,7 @@ class RssSampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            self.peak = max(self.peak, proc_status(self.pid)["VmRSS"])
+            self.peak = max(self.peak, harness.proc_status(self.pid)["VmRSS"] * KiB)
             time.sleep(self.every)
 
     def stop(self) -> int:
@@ -233,7 +205,7 @@ def http_export(base: str, path: str, cookie: str, pid: int) -> dict:
     client = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
     gc.collect()
     time.sleep(0.3)
-    before = proc_status(pid)["VmRSS"]
+    before = harness.proc_status(pid)["VmRSS"] * KiB
     sampler = RssSampler(pid)
     sampler.start()
     started = time.perf_counter()
@@ -262,21 +234,15 @@ def http_export(base: str, path: str, cookie: str, pid: int) -> dict:
     }
 
 
-def session_for(user) -> str:
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
 def over_http(world, sizes: list[int]) -> list[dict]:
     results = []
     with harness.serve() as base:
-        pid = server_pid(urlsplit(base).port)
+        pid = harness.server_pid(base)
         cookies = {}
         for n in sizes:
             heavy = world.heavy[str(n)]
             user = User.objects.get(username=heavy["user"])
-            cookies[n] = f"{settings.SESSION_COOKIE_NAME}={session_for(user)}"
+            cookies[n] = f"{settings.SESSION_COOKIE_NAME}={harness.session_for(user)}"
         small = min(sizes)
         for fmt in HTTP_FORMATS:  # warm-up: the server's imports and first batches
             slug = world.heavy[str(small)]["document"]
@@ -313,15 +279,7 @@ def main() -> int:
         harness.close()
         return 0
 
-    small_world = args.annotations < 1_000_000
-    world = generate(
-        args.annotations,
-        **(
-            {"documents": 20, "replies": args.annotations // 10, "heavy": (10_000, 1_000)}
-            if small_world
-            else {}
-        ),
-    )
+    world = generate_for(args.annotations)
     sizes = sorted(int(n) for n in world.heavy)
     small, large = sizes[0], sizes[-1]
     runs: dict[tuple, dict] = {}

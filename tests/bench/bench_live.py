@@ -45,11 +45,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import harness  # first: puts the project on sys.path and sets Django up
-from bench_annotations import Writer, run_writers, session_for
+from bench_annotations import Writer, run_writers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -304,31 +303,6 @@ def wait_for_deliveries(readers: list[Reader], expected: dict, timeout: float) -
 # ------------------------------------------------------------------------- the server
 
 
-def server_pid(base: str) -> int:
-    """The uvicorn process serving `base` (harness.serve started it with --port <port>)."""
-    port = str(urlsplit(base).port)
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            args = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"uvicorn" in args and port.encode() in args:
-            return int(proc.name)
-    raise RuntimeError(f"No uvicorn process found for {base}")
-
-
-def process_status(pid: int) -> dict:
-    """VmRSS in KiB and the thread count of a process."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "Threads"):
-            out[name] = int(value.split()[0])
-    return out
-
-
 def database_connections() -> int:
     """Connections to the bench database other than this process's own."""
     with connection.cursor() as cursor:
@@ -341,7 +315,7 @@ def database_connections() -> int:
 
 def settle(pid: int, seconds: float = 2.0) -> dict:
     time.sleep(seconds)
-    return {**process_status(pid), "db_connections": database_connections()}
+    return {**harness.proc_status(pid), "db_connections": database_connections()}
 
 
 # ------------------------------------------------------------------------------- writers
@@ -524,7 +498,7 @@ def stream_limit(base: str, path: str, session: str) -> dict:
 def server() -> Iterator[tuple[str, int]]:
     """uvicorn on the bench database; yields (base URL, process id)."""
     with harness.serve(env=SERVER_ENV) as base:
-        yield base, server_pid(base)
+        yield base, harness.server_pid(base)
 
 
 def get_page(url: str, session: str, timeout: float) -> dict:
@@ -588,9 +562,9 @@ def main() -> dict:
     harness.setup()
     load_start = os.getloadavg()[0]
     world = make_world()
-    sessions = {user.pk: session_for(user) for user in [*world.readers, *world.writers]}
+    sessions = {user.pk: harness.session_for(user) for user in [*world.readers, *world.writers]}
     limit_user = User.objects.create(username="live-tabs", email="tabs@example.org")
-    limit_session = session_for(limit_user)
+    limit_session = harness.session_for(limit_user)
     members = {user.pk for user in world.readers[:MEMBERS]}
     readers = [Reader(u.pk, sessions[u.pk], u.pk in members) for u in world.readers]
     path = f"/documents/{world.document.slug}/live/"
@@ -642,7 +616,7 @@ def main() -> dict:
                 two = latency_other_process(base2, world, readers, sessions, seed=400)
             time.sleep(1.0)  # the last writes' events, for the leak check
             leaked = leaks(readers, world.document)
-            after = {**process_status(pid), "db_connections": database_connections()}
+            after = {**harness.proc_status(pid), "db_connections": database_connections()}
         finally:
             streams.close()
         limit = stream_limit(base, path, limit_session)

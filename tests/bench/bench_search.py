@@ -45,9 +45,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, reset_queries
 from django.db.models import Count
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from generate import generate
+from generate import generate_for
 
 from annotations.models import Annotation, Group
 from annotations.search import SearchError, SearchQuery, search
@@ -213,12 +212,6 @@ def explain(sql_text: str) -> str:
 # ------------------------------------------------------------------------------------- HTTP
 
 
-def session_for(user) -> str:
-    client = Client(SERVER_NAME="localhost")
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
 def time_urls(
     base: str, paths: list[str], headers: dict, *, n: int, warmup: int, budget=None
 ) -> tuple:
@@ -259,7 +252,7 @@ def probe(base: str, path: str, headers: dict) -> int:
 
 def over_http(viewer, chosen: list[Case]) -> list[dict]:
     rows = []
-    session = session_for(viewer)
+    session = harness.session_for(viewer)
     headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"}
     with harness.serve() as base:
         for label, path in (("page /search/", "/search/"), ("API /api/search", "/api/search")):
@@ -303,15 +296,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=TIMED, help="timed searches per kind")
     args = parser.parse_args()
     runs = args.runs
-    small = args.annotations < 1_000_000
-    world = generate(
-        args.annotations,
-        **(
-            {"documents": 20, "replies": args.annotations // 10, "heavy": (10_000, 1_000)}
-            if small
-            else {}
-        ),
-    )
+    world = generate_for(args.annotations)
     viewer = User.objects.get(username=world.viewer)
     all_cases = cases(world)
     base = baseline(viewer)

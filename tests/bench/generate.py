@@ -268,6 +268,15 @@ def generate(
     return world
 
 
+def generate_for(annotations: int) -> World:
+    """The world a benchmark runs on: generate()'s own for 1,000,000 annotations, or a smaller
+    one for a quick run (`--annotations N`): 20 documents, a reply for every tenth annotation,
+    heavy writers of 10,000 and 1,000."""
+    if annotations >= 1_000_000:
+        return generate(annotations)
+    return generate(annotations, documents=20, replies=annotations // 10, heavy=(10_000, 1_000))
+
+
 # --------------------------------------------------------------------------------- generator
 
 

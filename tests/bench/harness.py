@@ -206,6 +206,42 @@ def static_file(name: str, data: bytes) -> Iterator[str]:
         path.unlink(missing_ok=True)
 
 
+def session_for(user) -> str:
+    """A logged-in session (stored in the bench database) for `user`: its cookie value."""
+    from django.test import Client
+
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def server_pid(base: str) -> int:
+    """The uvicorn process serving `base` (serve() started it with --port <port>)."""
+    port = str(urlsplit(base).port).encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"uvicorn" in arg for arg in args) and port in args:
+            return int(proc.name)
+    raise RuntimeError(f"No uvicorn process found for {base}")
+
+
+def proc_status(pid: int | str = "self") -> dict[str, int]:
+    """The numbers of /proc/<pid>/status (VmRSS, VmHWM, Threads...), as the file gives them:
+    sizes in KiB."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        first = value.split()[:1]
+        if first and first[0].isdigit():
+            found[name] = int(first[0])
+    return found
+
+
 # ---------------------------------------------------------------------------------- timing
 
 
