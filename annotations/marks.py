@@ -10,7 +10,6 @@ result well nested whatever inline tags and overlapping spans there are.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from html import escape, unescape
 from typing import NamedTuple
 
@@ -19,7 +18,7 @@ _TOKENS = re.compile(r"(<[^>]*>)")
 
 class Span(NamedTuple):
     """One annotation's stretch of one paragraph. A tuple: a heavily annotated page makes tens
-    of thousands of them, and they key the drawing cache."""
+    of thousands of them."""
 
     start: int  # code point offsets into the paragraph's text
     end: int
@@ -30,22 +29,15 @@ class Span(NamedTuple):
 
 
 def draw_marks(html: str, spans: list[Span]) -> str:
-    """`html` with a <mark data-annotation="<id>"> around each span's text."""
+    """`html` with a <mark data-annotation="<id>"> around each span's text.
+
+    Marks stay open as long as they can: a mark is closed early (and reopened just after) only
+    where another one ends inside it or an inline tag intervenes. Nested and separate notes
+    thus get one mark each; only crossing ones are split. The longer of the spans starting at
+    one place opens first."""
     if not spans:
         return html
-    # One canonical order (the tuples' own, compared in C) keys the cache; _draw opens the
-    # longer of the spans starting at one place first.
-    return _draw(html, tuple(sorted(spans)))
-
-
-# The output depends only on the paragraph's HTML and its spans, so it is remembered: a page
-# read again, or read by several people who see the same notes, skips the drawing. Bounded: a
-# few documents' worth of annotated paragraphs.
-@lru_cache(maxsize=8192)
-def _draw(html: str, spans: tuple[Span, ...]) -> str:
-    """Marks stay open as long as they can: a mark is closed early (and reopened just after)
-    only where another one ends inside it or an inline tag intervenes. Nested and separate
-    notes thus get one mark each; only crossing ones are split."""
+    spans = sorted(spans)
     opening = {s.annotation_id: _open_tag(s) for s in spans}
     starts: dict[int, list[Span]] = {}
     ends: set[int] = set()

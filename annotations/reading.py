@@ -1,36 +1,39 @@
 """What a reading page shows of the annotations: marks and counts per paragraph.
 
-One query fetches every annotation the viewer may see in the chosen layer (only integers: its
-id, place and a style code; no bodies), then marks are grouped per paragraph in Python. The
-finished text is kept per viewer in the "pages" cache until something it shows changes
-(cached_page).
+The annotations the viewer may see in the chosen layer are read from one index (only integers:
+id, place and a style code; no bodies). Each paragraph's marks are then drawn once and kept,
+keyed on exactly the rows that make them, so a page built again after a change draws only the
+paragraphs whose marks changed. The finished text is kept per viewer in the "pages" cache until
+something it shows changes (cached_page).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import groupby
+from operator import itemgetter
 
 from django.core.cache import caches
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, Case, ExpressionWrapper, IntegerField, Q, When
-from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from annotations import policy
 from annotations.anchoring import spans_in_paragraph
-from annotations.marks import Span
+from annotations.marks import Span, draw_marks
 from annotations.models import Annotation
 from reader.layout import Decor, heading_repeats_title, side_html, text_element
 
 
 @dataclass
 class PageMarks:
-    # paragraph key -> its spans; only paragraphs with marks
-    spans: dict[str, list[Span]] = field(default_factory=dict)
+    # paragraph key -> its HTML with the marks drawn in; only paragraphs with marks
+    drawn: dict[str, str] = field(default_factory=dict)
     # paragraph key -> [notes, highlights] touching it; only paragraphs with any
     counts: dict[str, list[int]] = field(default_factory=dict)
     document_discussions: int = 0
@@ -45,18 +48,6 @@ _COLOURS = list(Annotation.Colour.values)
 _STATUSES = list(Annotation.Status.values)
 _ACTIVE = Annotation.Status.ACTIVE
 
-
-def _code(column: str, values: list[str]) -> Case:
-    return Case(*(When(**{column: value}, then=i) for i, value in enumerate(values)))
-
-
-def _style() -> ExpressionWrapper:
-    note = Cast(ExpressionWrapper(~Q(body=""), output_field=BooleanField()), IntegerField())
-    code = _code("kind", _KINDS) * len(_COLOURS) + _code("colour", _COLOURS)
-    code = (code * len(_STATUSES) + _code("status", _STATUSES)) * 2 + note
-    return ExpressionWrapper(code, output_field=IntegerField())
-
-
 STYLES = [
     (kind, colour, bool(is_note), "" if status == _ACTIVE else status)
     for kind in _KINDS
@@ -66,95 +57,169 @@ STYLES = [
 ]
 
 
+def _code(column: str, values: list[str]) -> str:
+    # The values are the model's own choices, written into the SQL once, at import.
+    assert all(re.fullmatch(r"[a-z_]+", value) for value in values)
+    whens = " ".join(f"WHEN '{value}' THEN {i}" for i, value in enumerate(values))
+    return f"CASE m.{column} {whens} END"
+
+
+# The style code as SQL over the columns of the policy's query (aliased m): an index into STYLES.
+_STYLE_SQL = (
+    f"((({_code('kind', _KINDS)} * {len(_COLOURS)} + {_code('colour', _COLOURS)})"
+    f" * {len(_STATUSES)} + {_code('status', _STATUSES)}) * 2 + m.has_body::int)"
+)
+_SPAN = Annotation.Kind.SPAN
+# Marks within one paragraph (most of them), in the reading page index's order: grouped per
+# paragraph as they come, with no per-row work in Python. The {} is the policy's query as the
+# ORM compiles it, with its parameters passed apart; everything else here is a constant.
+_IN_ONE_SQL = (
+    f"SELECT m.start_position, m.start_offset, m.end_offset, m.id, {_STYLE_SQL} "  # noqa: S608
+    f"FROM ({{}}) m WHERE m.kind = '{_SPAN}' AND m.start_position = m.end_position "
+    "ORDER BY m.start_position, m.start_offset, m.id"
+)
+# The rest: marks over several paragraphs, discussions of a paragraph or of the whole document,
+# orphans.
+_OTHERS_SQL = (
+    "SELECT m.id, m.start_position, m.start_offset, m.end_position, m.end_offset, "  # noqa: S608
+    f"{_STYLE_SQL} FROM ({{}}) m "
+    f"WHERE NOT (m.kind = '{_SPAN}' AND m.start_position = m.end_position)"
+)
+_COLUMNS = (
+    "start_position",
+    "start_offset",
+    "end_position",
+    "end_offset",
+    "id",
+    "kind",
+    "colour",
+    "status",
+    "has_body",
+)
+
+
 def page_marks(
     *,
     user,
     document_id: int,
     revision_id: int,
     layer: str,
-    paragraphs: Sequence[tuple[int, str, int]],
+    paragraphs: Sequence[tuple[int, str, int, str]],
     partial: bool = False,
 ) -> PageMarks:
-    """Marks and counts for `paragraphs`, given as (position, key, text length in code points).
+    """Marks and counts for `paragraphs`, given as (position, key, text length in code points,
+    HTML).
 
     With `partial`, `paragraphs` are a few of the revision's (re-rendered after a change) and
     only annotations touching them are fetched.
     """
-    positions = [position for position, _, _ in paragraphs]
+    found = marks_sql(
+        user,
+        document_id,
+        revision_id,
+        layer,
+        [paragraph[0] for paragraph in paragraphs] if partial else None,
+    )
+    in_one, others = [], []
+    if found:
+        sql, params = found
+        # Integers as psycopg gives them: the ORM's iterator would call a converter on each row.
+        with connection.cursor() as cursor:
+            cursor.execute(_IN_ONE_SQL.format(sql), params)
+            in_one = cursor.fetchall()
+            cursor.execute(_OTHERS_SQL.format(sql), params)
+            others = cursor.fetchall()
+    marks = PageMarks()
+    slots = {position: (key, length, html) for position, key, length, html in paragraphs}
+    # Per paragraph position: the pieces of marks that reach it from several paragraphs, and
+    # its discussions.
+    pieces: dict[int, list[Span]] = {}
+    discussions: dict[int, int] = {}
+    for pk, start_pos, start_off, end_pos, end_off, style in others:
+        kind, colour, is_note, state = STYLES[style]
+        if kind == Annotation.Kind.PARAGRAPH:
+            # A paragraph discussion quotes no words: no mark, but it counts in the margin.
+            discussions[start_pos] = discussions.get(start_pos, 0) + 1
+        elif kind == Annotation.Kind.DOCUMENT:
+            marks.document_discussions += 1
+        elif kind == _SPAN:
+            for position in range(start_pos, end_pos + 1):
+                slot = slots.get(position)
+                piece = slot and spans_in_paragraph(
+                    position, slot[1], (start_pos, start_off), (end_pos, end_off)
+                )
+                if piece:
+                    span = Span(piece[0], piece[1], pk, colour, is_note, state)
+                    pieces.setdefault(position, []).append(span)
+        # An orphan (imported, not placed) has no place on the page: its importer finds it in
+        # the document's list of orphans.
+    drawn, counts = marks.drawn, marks.counts
+
+    def add(position: int, rows: tuple, more: list[Span] | None) -> None:
+        key, length, html = slots[position]
+        text, notes, highlights = _paragraph(html, length, rows, tuple(sorted(more or ())))
+        if text is not html:
+            drawn[key] = text
+        if notes or highlights:
+            counts[key] = [notes, highlights]
+
+    # The hot loop of a heavily annotated page: once per paragraph, not per annotation.
+    for position, rows in groupby(in_one, _FIRST):
+        if position in slots:
+            add(position, tuple(rows), pieces.pop(position, None))
+    for position, more in pieces.items():
+        add(position, (), more)
+    for position, count in discussions.items():
+        if position in slots:
+            key = slots[position][0]
+            counts.setdefault(key, [0, 0])[0] += count
+    return marks
+
+
+_FIRST = itemgetter(0)
+
+
+def marks_sql(
+    user, document_id: int, revision_id: int, layer: str, positions: list[int] | None = None
+) -> tuple[str, tuple] | None:
+    """The policy's query for the annotations `user` may see in `layer` on a document, with
+    the columns the page reads (_COLUMNS), as SQL and parameters; only those touching
+    `positions` if given. None when the layer can hold nothing (an anonymous reader's own
+    notes)."""
     queryset = Annotation.objects.in_layer(user, layer).filter(
         document_id=document_id, revision_id=revision_id
     )
-    if partial and positions:
+    if positions:
         queryset = queryset.filter(
             start_position__lte=max(positions), end_position__gte=min(positions)
         )
-    query = (
-        queryset.order_by()
-        .annotate(style=_style())
-        .values_list("id", "start_position", "start_offset", "end_position", "end_offset", "style")
-        .query
-    )
     try:
-        sql, params = query.sql_with_params()
-    except EmptyResultSet:  # a layer that can hold nothing (an anonymous reader's own notes)
-        rows = []
-    else:
-        # Integers as psycopg gives them: the ORM's iterator would call a converter on each row.
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-    marks = PageMarks()
-    span_kind, paragraph_kind, document_kind = (
-        Annotation.Kind.SPAN,
-        Annotation.Kind.PARAGRAPH,
-        Annotation.Kind.DOCUMENT,
-    )
-    # Per paragraph, by position: (key, text length, its spans, [notes, highlights]) — one dict
-    # look-up per annotation.
-    slots = {position: (key, length, [], [0, 0]) for position, key, length in paragraphs}
-    styles, slot_at = STYLES, slots.get
-    # Span is a NamedTuple; tuple.__new__ makes one without a Python-level call (10,000 times).
-    new, span_type = tuple.__new__, Span
-    # The hot loop of a heavily annotated page: plain locals, no helper calls per paragraph.
-    for pk, start_pos, start_off, end_pos, end_off, style in rows:
-        kind, colour, is_note, state = styles[style]
-        if kind != span_kind:
-            if kind == paragraph_kind:
-                # A paragraph discussion quotes no words: no mark, but it counts in the margin.
-                slot = slot_at(start_pos)
-                if slot is not None:
-                    slot[3][0] += 1
-            elif kind == document_kind:
-                marks.document_discussions += 1
-            # An orphan (imported, not placed) has no place on the page: its importer finds it
-            # in the document's list of orphans.
-            continue
-        which = 0 if is_note else 1
-        if start_pos == end_pos:  # most notes: within one paragraph
-            slot = slot_at(start_pos)
-            if slot is not None:
-                length = slot[1]
-                hi = end_off if end_off < length else length
-                if start_off < hi:
-                    slot[2].append(new(span_type, (start_off, hi, pk, colour, is_note, state)))
-                    slot[3][which] += 1
-            continue
-        for position in range(start_pos, end_pos + 1):
-            slot = slot_at(position)
-            if slot is None:
-                continue
-            piece = spans_in_paragraph(
-                position, slot[1], (start_pos, start_off), (end_pos, end_off)
-            )
-            if piece is not None:
-                slot[2].append(new(span_type, (piece[0], piece[1], pk, colour, is_note, state)))
-                slot[3][which] += 1
-    for key, _, found, count in slots.values():
-        if found:
-            marks.spans[key] = found
-        if count[0] or count[1]:
-            marks.counts[key] = count
-    return marks
+        return queryset.order_by().values_list(*_COLUMNS).query.sql_with_params()
+    except EmptyResultSet:
+        return None
+
+
+# A paragraph's marks depend only on its HTML and the rows that touch it, so they are drawn
+# once and remembered: a page built again after a change draws only the paragraphs whose marks
+# changed, and readers who see the same notes share the drawing. Bounded: a few documents'
+# worth of annotated paragraphs.
+@lru_cache(maxsize=8192)
+def _paragraph(
+    html: str, length: int, rows: tuple[tuple[int, ...], ...], more: tuple[Span, ...]
+) -> tuple[str, int, int]:
+    """(`html` with the marks drawn in, notes, highlights): `rows` are marks within the
+    paragraph as (position, start, end, id, style); `more` are pieces of longer ones."""
+    spans = list(more)
+    notes = sum(span.is_note for span in more)
+    for _, start, end, pk, style in rows:
+        _, colour, is_note, state = STYLES[style]
+        end = min(end, length)
+        if start < end:
+            spans.append(Span(start, end, pk, colour, is_note, state))
+            notes += is_note
+    if not spans:
+        return html, 0, 0
+    return draw_marks(html, spans), notes, len(spans) - notes
 
 
 def page_version(document_id: int) -> tuple[int | None, int]:
@@ -206,13 +271,13 @@ def layer_choices(user) -> list[tuple[str, str]]:
 
 def decor_for(user, document, paragraphs, layer: str, *, partial: bool = False) -> Decor:
     """What `user` adds to `paragraphs` of `document` in `layer`: marks, counts, controls.
-    `paragraphs` carry .position, .key and .length (text length in code points)."""
+    `paragraphs` carry .position, .key, .length (text length in code points) and .html."""
     marks = page_marks(
         user=user,
         document_id=document.pk,
         revision_id=document.current_revision_id,
         layer=layer,
-        paragraphs=[(p.position, p.key, p.length) for p in paragraphs],
+        paragraphs=[(p.position, p.key, p.length, p.html) for p in paragraphs],
         partial=partial,
     )
     notes_url = reverse("paragraph_notes", kwargs={"slug": document.slug, "key": "KEY"})
@@ -220,7 +285,7 @@ def decor_for(user, document, paragraphs, layer: str, *, partial: bool = False) 
     if layer != policy.LAYER_ALL:
         notes_url += "?" + urlencode({"layer": layer})
     return Decor(
-        marks=marks.spans,
+        drawn=marks.drawn,
         counts=marks.counts,
         can_annotate=policy.can_annotate(user),
         notes_url=notes_url,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 
 EMBEDDED_DIR_NAME = "pgdata"
+RANDOM_PAGE_COST = 1.1
 
 
 def database_settings(url: str | None, var_dir: Path) -> dict:
@@ -25,8 +26,17 @@ def database_settings(url: str | None, var_dir: Path) -> dict:
         config["DESCRIPTION"] = describe_url(url)
     else:
         config = _embedded(var_dir / EMBEDDED_DIR_NAME)
+    options = config.setdefault("OPTIONS", {})
     # Django's built-in psycopg 3 pool: connections are reused across requests and threads.
-    config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 20, "timeout": 10}
+    options["pool"] = {"min_size": 1, "max_size": 20, "timeout": 10}
+    # The planner's default cost of a random page read (4) is that of a spinning disk. On an
+    # SSD, or with the working set in memory, 1.1 is the usual setting; with the default,
+    # PostgreSQL reads a heavily annotated document's rows from the table and sorts them,
+    # instead of taking them in order from the reading page's index alone, at twice the time.
+    # A random_page_cost in the URL's own options is kept.
+    server_options = options.get("options", "")
+    if "random_page_cost" not in server_options:
+        options["options"] = f"{server_options} -c random_page_cost={RANDOM_PAGE_COST}".strip()
     return config
 
 

@@ -19,7 +19,6 @@ from html import escape, unescape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from annotations.marks import Span, draw_marks
 from reader.models import Paragraph
 
 Kind = Paragraph.Kind
@@ -30,7 +29,8 @@ _TAG = re.compile(r"<[^>]*>")
 class Decor:
     """What the viewer adds to the bare text: marks, note counts, the annotate control."""
 
-    marks: Mapping[str, list[Span]] = field(default_factory=dict)
+    # key -> the paragraph's HTML with the marks drawn in (annotations.reading); others bare
+    drawn: Mapping[str, str] = field(default_factory=dict)
     counts: Mapping[str, list[int]] = field(default_factory=dict)  # key -> [notes, highlights]
     can_annotate: bool = False
     notes_url: str = ""  # "/documents/<slug>/p/{key}/notes/?layer=..." with {key} to fill
@@ -79,8 +79,7 @@ def render_paragraphs(
 
 def text_html(paragraph: Paragraph, decor: Decor = NO_DECOR) -> str:
     """The paragraph's HTML with the viewer's marks drawn in."""
-    spans = decor.marks.get(paragraph.key)
-    return draw_marks(paragraph.html, spans) if spans else paragraph.html
+    return decor.drawn.get(paragraph.key, paragraph.html)
 
 
 def side_html(paragraph: Paragraph, decor: Decor = NO_DECOR, attrs: str = "") -> str:

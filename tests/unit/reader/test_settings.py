@@ -74,6 +74,16 @@ def test_database_url_is_used_and_described_without_its_password(tmp_path):
     assert "db.example.org:6543" in describe_url("postgres://ann:s3cret@db.example.org:6543/m")
 
 
+def test_random_page_cost_is_set_unless_the_url_sets_it(tmp_path):
+    config = database_settings("postgres://ann@db.example.org/marginalia", tmp_path)
+    assert config["OPTIONS"]["options"] == "-c random_page_cost=1.1"
+    url = "postgres://ann@db.example.org/marginalia?options=-c%20random_page_cost%3D2"
+    assert database_settings(url, tmp_path)["OPTIONS"]["options"] == "-c random_page_cost=2"
+    url = "postgres://ann@db.example.org/marginalia?options=-c%20work_mem%3D8MB"
+    options = database_settings(url, tmp_path)["OPTIONS"]["options"]
+    assert options == "-c work_mem=8MB -c random_page_cost=1.1"
+
+
 def test_sqlite_is_refused(tmp_path):
     with pytest.raises(ValueError, match="PostgreSQL"):
         database_settings("sqlite:///db.sqlite3", tmp_path)
