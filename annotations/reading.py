@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import groupby
+from html import escape
+from itertools import chain, groupby
 from operator import itemgetter
 
 from django.core.cache import caches
@@ -24,7 +25,6 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from annotations import policy
-from annotations.anchoring import spans_in_paragraph
 from annotations.marks import Span, draw_marks
 from annotations.models import Annotation
 from reader.layout import Decor, heading_repeats_title, side_html, text_element
@@ -69,21 +69,17 @@ _STYLE_SQL = (
     f"((({_code('kind', _KINDS)} * {len(_COLOURS)} + {_code('colour', _COLOURS)})"
     f" * {len(_STATUSES)} + {_code('status', _STATUSES)}) * 2 + m.has_body::int)"
 )
-_SPAN = Annotation.Kind.SPAN
-# Marks within one paragraph (most of them), in the reading page index's order: grouped per
-# paragraph as they come, with no per-row work in Python. The {} is the policy's query as the
-# ORM compiles it, with its parameters passed apart; everything else here is a constant.
-_IN_ONE_SQL = (
-    f"SELECT m.start_position, m.start_offset, m.end_offset, m.id, {_STYLE_SQL} "  # noqa: S608
-    f"FROM ({{}}) m WHERE m.kind = '{_SPAN}' AND m.start_position = m.end_position "
+_SPAN, _PARAGRAPH = Annotation.Kind.SPAN, Annotation.Kind.PARAGRAPH
+_DOCUMENT = Annotation.Kind.DOCUMENT
+_WHOLE = 2**31 - 1  # an end offset meaning "to the paragraph's end"
+# Every annotation the page shows, in the reading page index's order, as (start position, start
+# offset, end offset, id, style, end position): grouped per paragraph as they come, with no
+# per-row work in Python. The {} is the policy's query as the ORM compiles it, with its
+# parameters passed apart; everything else here is a constant.
+_MARKS_SQL = (
+    "SELECT m.start_position, m.start_offset, m.end_offset, m.id, "  # noqa: S608
+    f"{_STYLE_SQL}, m.end_position FROM ({{}}) m "
     "ORDER BY m.start_position, m.start_offset, m.id"
-)
-# The rest: marks over several paragraphs, discussions of a paragraph or of the whole document,
-# orphans.
-_OTHERS_SQL = (
-    "SELECT m.id, m.start_position, m.start_offset, m.end_position, m.end_offset, "  # noqa: S608
-    f"{_STYLE_SQL} FROM ({{}}) m "
-    f"WHERE NOT (m.kind = '{_SPAN}' AND m.start_position = m.end_position)"
 )
 _COLUMNS = (
     "start_position",
@@ -120,59 +116,47 @@ def page_marks(
         layer,
         [paragraph[0] for paragraph in paragraphs] if partial else None,
     )
-    in_one, others = [], []
+    rows = []
     if found:
         sql, params = found
         # Integers as psycopg gives them: the ORM's iterator would call a converter on each row.
         with connection.cursor() as cursor:
-            cursor.execute(_IN_ONE_SQL.format(sql), params)
-            in_one = cursor.fetchall()
-            cursor.execute(_OTHERS_SQL.format(sql), params)
-            others = cursor.fetchall()
-    marks = PageMarks()
+            cursor.execute(_MARKS_SQL.format(sql), params)
+            rows = cursor.fetchall()
     slots = {position: (key, length, html) for position, key, length, html in paragraphs}
-    # Per paragraph position: the pieces of marks that reach it from several paragraphs, and
-    # its discussions.
-    pieces: dict[int, list[Span]] = {}
-    discussions: dict[int, int] = {}
-    for pk, start_pos, start_off, end_pos, end_off, style in others:
-        kind, colour, is_note, state = STYLES[style]
-        if kind == Annotation.Kind.PARAGRAPH:
-            # A paragraph discussion quotes no words: no mark, but it counts in the margin.
-            discussions[start_pos] = discussions.get(start_pos, 0) + 1
-        elif kind == Annotation.Kind.DOCUMENT:
-            marks.document_discussions += 1
-        elif kind == _SPAN:
-            for position in range(start_pos, end_pos + 1):
-                slot = slots.get(position)
-                piece = slot and spans_in_paragraph(
-                    position, slot[1], (start_pos, start_off), (end_pos, end_off)
-                )
-                if piece:
-                    span = Span(piece[0], piece[1], pk, colour, is_note, state)
-                    pieces.setdefault(position, []).append(span)
-        # An orphan (imported, not placed) has no place on the page: its importer finds it in
-        # the document's list of orphans.
+    marks = PageMarks()
     drawn, counts = marks.drawn, marks.counts
+    # Pieces of marks over several paragraphs, for the paragraphs after their first, in the
+    # same shape as the rows.
+    incoming: dict[int, list[tuple[int, ...]]] = {}
 
-    def add(position: int, rows: tuple, more: list[Span] | None) -> None:
+    def add(position: int, group: tuple) -> tuple:
         key, length, html = slots[position]
-        text, notes, highlights = _paragraph(html, length, rows, tuple(sorted(more or ())))
+        more = incoming.pop(position, None)
+        text, notes, highlights, onward, documents = _paragraph(
+            html, length, group, tuple(sorted(more)) if more else ()
+        )
         if text is not html:
             drawn[key] = text
         if notes or highlights:
             counts[key] = [notes, highlights]
+        marks.document_discussions += documents
+        return onward
 
     # The hot loop of a heavily annotated page: once per paragraph, not per annotation.
-    for position, rows in groupby(in_one, _FIRST):
+    for position, group in groupby(rows, _FIRST):
         if position in slots:
-            add(position, tuple(rows), pieces.pop(position, None))
-    for position, more in pieces.items():
-        add(position, (), more)
-    for position, count in discussions.items():
-        if position in slots:
-            key = slots[position][0]
-            counts.setdefault(key, [0, 0])[0] += count
+            onward = add(position, tuple(group))
+        else:  # partial: a paragraph not asked for, whose marks may reach into those asked for
+            onward, documents = _onward(position, tuple(group))
+            marks.document_discussions += documents
+        for _, _, end_offset, pk, style, end_position in onward:
+            for later in range(position + 1, end_position + 1):
+                if later in slots:
+                    end = end_offset if later == end_position else _WHOLE
+                    incoming.setdefault(later, []).append((later, 0, end, pk, style, later))
+    for position in list(incoming):
+        add(position, ())
     return marks
 
 
@@ -205,21 +189,41 @@ def marks_sql(
 # worth of annotated paragraphs.
 @lru_cache(maxsize=8192)
 def _paragraph(
-    html: str, length: int, rows: tuple[tuple[int, ...], ...], more: tuple[Span, ...]
-) -> tuple[str, int, int]:
-    """(`html` with the marks drawn in, notes, highlights): `rows` are marks within the
-    paragraph as (position, start, end, id, style); `more` are pieces of longer ones."""
-    spans = list(more)
-    notes = sum(span.is_note for span in more)
-    for _, start, end, pk, style in rows:
-        _, colour, is_note, state = STYLES[style]
-        end = min(end, length)
-        if start < end:
-            spans.append(Span(start, end, pk, colour, is_note, state))
-            notes += is_note
-    if not spans:
-        return html, 0, 0
-    return draw_marks(html, spans), notes, len(spans) - notes
+    html: str, length: int, rows: tuple[tuple[int, ...], ...], more: tuple[tuple[int, ...], ...]
+) -> tuple[str, int, int, tuple[tuple[int, ...], ...], int]:
+    """What the rows touching a paragraph make of it: (`html` with the marks drawn in, notes,
+    highlights, the marks that go on into later paragraphs, discussions of the document).
+    `rows` start in the paragraph, `more` are pieces of marks that started earlier."""
+    spans = []
+    notes = highlights = 0
+    for position, start, end, pk, style, end_position in chain(rows, more):
+        kind, colour, is_note, state = STYLES[style]
+        if kind == _SPAN:
+            end = min(end if end_position == position else _WHOLE, length)
+            if start < end:
+                spans.append(Span(start, end, pk, colour, is_note, state))
+                notes += is_note
+                highlights += not is_note
+        elif kind == _PARAGRAPH:
+            # A paragraph discussion quotes no words: no mark, but it counts in the margin.
+            notes += 1
+    onward, documents = _onward(rows[0][0], rows) if rows else ((), 0)
+    return (draw_marks(html, spans) if spans else html), notes, highlights, onward, documents
+
+
+def _onward(position: int, rows: tuple[tuple[int, ...], ...]) -> tuple[tuple, int]:
+    """Of the rows starting at `position`: the marks that go on into later paragraphs, and the
+    number of discussions of the whole document. An orphan (imported, not placed) has no place
+    on the page: its importer finds it in the document's list of orphans."""
+    onward = []
+    documents = 0
+    for row in rows:
+        kind = STYLES[row[4]][0]
+        if kind == _SPAN and row[5] > position:
+            onward.append(row)
+        elif kind == _DOCUMENT:
+            documents += 1
+    return tuple(onward), documents
 
 
 def page_version(document_id: int) -> tuple[int | None, int]:
@@ -288,7 +292,7 @@ def decor_for(user, document, paragraphs, layer: str, *, partial: bool = False) 
         drawn=marks.drawn,
         counts=marks.counts,
         can_annotate=policy.can_annotate(user),
-        notes_url=notes_url,
+        notes_url=escape(notes_url),
         document_discussions=marks.document_discussions,
     )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from html import escape, unescape
+from html import unescape
 
 from django.utils.safestring import SafeString, mark_safe
 
@@ -33,7 +33,8 @@ class Decor:
     drawn: Mapping[str, str] = field(default_factory=dict)
     counts: Mapping[str, list[int]] = field(default_factory=dict)  # key -> [notes, highlights]
     can_annotate: bool = False
-    notes_url: str = ""  # "/documents/<slug>/p/{key}/notes/?layer=..." with {key} to fill
+    # "/documents/<slug>/p/{key}/notes/?layer=..." with {key} to fill, escaped for an attribute
+    notes_url: str = ""
     document_discussions: int = 0  # discussions on the whole document the viewer may see
 
 
@@ -93,7 +94,7 @@ def side_html(paragraph: Paragraph, decor: Decor = NO_DECOR, attrs: str = "") ->
         )
     notes, highlights = decor.counts.get(paragraph.key, (0, 0))
     if notes or highlights:
-        href = escape(decor.notes_url.replace("{key}", paragraph.key))
+        href = decor.notes_url.replace("{key}", paragraph.key)  # keys are [a-z0-9-]
         parts.append(
             f'<a class="count" href="{href}" aria-label="{count_label(notes, highlights)} on '
             f'paragraph {n}">{notes + highlights}</a>'

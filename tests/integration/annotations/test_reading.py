@@ -5,17 +5,22 @@ page's index alone."""
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import caches
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from annotations import moderation, policy, services
+from annotations.anchoring import spans_in_paragraph
+from annotations.marks import Span, draw_marks
 from annotations.models import Annotation, Membership
-from annotations.reading import _paragraph, marks_sql, page_version
+from annotations.reading import STYLES, _paragraph, marks_sql, page_marks, page_version
+from reader.views import page_paragraphs
 from tests.factories import make_annotation, make_document
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +253,131 @@ def test_the_planner_thinks_random_reads_are_cheap():
     with connection.cursor() as cursor:
         cursor.execute("SHOW random_page_cost")
         assert cursor.fetchone() == ("1.1",)
+
+
+def plain_reckoning(viewer, document, paragraphs, layer=policy.LAYER_ALL):
+    """What the page should show, worked out the slow, obvious way: each visible annotation,
+    paragraph by paragraph."""
+    drawn, counts, documents = {}, {}, 0
+    visible = Annotation.objects.in_layer(viewer, layer).filter(document=document)
+    for paragraph in paragraphs:
+        spans, notes, highlights = [], 0, 0
+        for note in visible:
+            if note.kind == Annotation.Kind.PARAGRAPH and note.start_position == paragraph.position:
+                notes += 1
+            if note.kind != Annotation.Kind.SPAN:
+                continue
+            piece = spans_in_paragraph(
+                paragraph.position,
+                paragraph.length,
+                (note.start_position, note.start_offset),
+                (note.end_position, note.end_offset),
+            )
+            if piece:
+                state = "" if note.status == Annotation.Status.ACTIVE else note.status
+                spans.append(Span(*piece, note.pk, note.colour, bool(note.body), state))
+                notes += bool(note.body)
+                highlights += not note.body
+        if spans:
+            drawn[paragraph.key] = draw_marks(paragraph.html, spans)
+        if notes or highlights:
+            counts[paragraph.key] = [notes, highlights]
+    documents = sum(1 for note in visible if note.kind == Annotation.Kind.DOCUMENT)
+    return drawn, counts, documents
+
+
+def test_marks_and_counts_match_a_plain_reckoning(author, member, moderator, club):
+    """Many overlapping marks, some over two to four paragraphs, paragraph and document
+    discussions, an orphan, others' private notes and a hidden one: the page's marks and
+    counts, whole and for a few paragraphs, are what working them out one by one gives."""
+    document = make_document(paragraphs=9, title="Reckoned")
+    paragraphs = list(page_paragraphs(document.current_revision_id))
+    rng = random.Random(3)
+    people = [author, member, moderator]
+    for _ in range(60):
+        position = rng.randrange(1, 9)
+        last = min(8, position + rng.choice([0, 0, 0, 1, 2, 3]))
+        length = paragraphs[position].length
+        start = rng.randrange(0, length - 1)
+        end = rng.randrange(start + 1, length + 1) if last == position else None
+        if last != position:
+            end = rng.randrange(0, paragraphs[last].length + 1) or 1
+        visibility = rng.choice(["private", "group", "public"])
+        make_annotation(
+            author=rng.choice(people),
+            document=document,
+            position=position,
+            start=start,
+            end=end,
+            end_position=last,
+            body=rng.choice(["", "A *note*."]),
+            colour=rng.choice(Annotation.Colour.values),
+            visibility=visibility,
+            group=club if visibility == "group" else None,
+        )
+    for key, visibility in (
+        (paragraphs[2].key, "public"),
+        (paragraphs[5].key, "private"),
+        (None, "public"),
+    ):
+        services.discussion_create(
+            author=member, document=document, paragraph_key=key, body="Why?", visibility=visibility
+        )
+    hidden = make_annotation(
+        author=author, document=document, position=4, visibility="group", group=club, body="Off."
+    )
+    Annotation.objects.filter(pk=hidden.pk).update(status=Annotation.Status.HIDDEN)
+    Annotation.objects.create(
+        document=document,
+        revision_id=document.current_revision_id,
+        author=member,
+        kind=Annotation.Kind.ORPHAN,
+        start_position=3,
+        start_offset=0,
+        end_position=3,
+        end_offset=5,
+        exact="words no longer there",
+        body="Lost.",
+        body_html="<p>Lost.</p>",
+    )
+    for viewer in (member, moderator):
+        for layer in (policy.LAYER_ALL, policy.LAYER_MINE):
+            asked = [(p.position, p.key, p.length, p.html) for p in paragraphs]
+            marks = page_marks(
+                user=viewer,
+                document_id=document.pk,
+                revision_id=document.current_revision_id,
+                layer=layer,
+                paragraphs=asked,
+            )
+            drawn, counts, documents = plain_reckoning(viewer, document, paragraphs, layer)
+            assert marks.drawn == drawn
+            assert marks.counts == counts
+            assert marks.document_discussions == documents
+            few = paragraphs[3:5]
+            marks = page_marks(
+                user=viewer,
+                document_id=document.pk,
+                revision_id=document.current_revision_id,
+                layer=layer,
+                paragraphs=[(p.position, p.key, p.length, p.html) for p in few],
+                partial=True,
+            )
+            drawn, counts, _ = plain_reckoning(viewer, document, few, layer)
+            assert marks.drawn == drawn
+            assert marks.counts == counts
+    # The reckoning covered what it should: marks over several paragraphs, a hidden mark seen
+    # by the moderator, both discussions.
+    assert Annotation.objects.filter(document=document, end_position__gt=F("start_position"))
+    assert (
+        'class="c-'
+        in page_marks(
+            user=moderator,
+            document_id=document.pk,
+            revision_id=document.current_revision_id,
+            layer=policy.LAYER_ALL,
+            paragraphs=[(p.position, p.key, p.length, p.html) for p in paragraphs[4:5]],
+            partial=True,
+        ).drawn[paragraphs[4].key]
+    )
+    assert any(style[3] == "hidden" for style in STYLES)
