@@ -1,8 +1,8 @@
 """Full-text search over what a reader may read: documents' text, and the notes and replies
 annotations.policy lets them see. PostgreSQL does the work; there is no other search engine.
 
-How a search runs: at most 7 queries (one more for each of a document and a group filter),
-however many rows match.
+How a search runs: at most 7 queries (one more for each of a document and a group filter, and
+one that chooses the snapshot), however many rows match.
 
 1. The words. One query asks PostgreSQL what `websearch_to_tsquery` makes of the words in each
    text-search configuration in scope: the languages documents are in, or the chosen
@@ -34,7 +34,8 @@ however many rows match.
    whoever may see them, then the policy over those; a count that stops there is a floor too.
 4. The kinds are merged by rank in Python (at most 3 x CANDIDATES rows) and the page is cut from
    the merged list; `total` is the sum of the kinds' counts.
-5. The page's rows: their details and snippets, one query per kind on the page. `ts_headline`
+5. The page's rows: their details and snippets, one query per kind on the page, in the same
+   snapshot as the candidates (one read-only, repeatable-read transaction). `ts_headline`
    runs only on those rows, over text escaped in SQL (& < > "), with matches wrapped in two
    private-use characters (removed from the text first, so nobody can forge them) that become
    <mark> in Python, where any < or > left is escaped again: the only markup in a snippet is
@@ -54,7 +55,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
 from django.contrib.postgres.search import SearchQuery as TsQuery
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -439,13 +440,15 @@ DETAILS = {
 }
 
 
-def _details(user, hits: list[_Hit], q: str) -> dict[tuple[str, int], dict]:
-    """What the page shows of its rows, snippets included: one query per kind on the page. The
-    policy is asked again, so that a note made private since the candidates were taken a moment
-    ago is not shown."""
+def _details(user, hits: list[_Hit], q: str, *, recheck: bool) -> dict[tuple[str, int], dict]:
+    """What the page shows of its rows, snippets included: one query per kind on the page.
+
+    With `recheck`, the policy is asked again, so that a note made private since the candidates
+    were taken a moment ago is not shown. Without, the rows are read in the same snapshot as
+    the candidates, which the policy chose (see search)."""
     readable = {
-        "note": lambda: Annotation.objects.visible_to(user),
-        "reply": lambda: Reply.objects.visible_to(user),
+        "note": lambda: Annotation.objects.visible_to(user) if recheck else Annotation.objects,
+        "reply": lambda: Reply.objects.visible_to(user) if recheck else Reply.objects,
         "paragraph": Paragraph.objects.all,
     }
     out = {}
@@ -522,7 +525,21 @@ def search(user, query: SearchQuery, *, page: int = 1, per_page: int = 20) -> Se
 
     Raises SearchError when the words leave nothing to look for. See the module's docstring for
     how it stays fast: bounded candidates per kind, counts capped at COUNT_CAP.
+
+    Its queries read one snapshot (a read-only, repeatable-read transaction), so the page's
+    details are those of the rows the policy chose, as they were then, with no second look at
+    the policy. Called inside a transaction already open, it cannot choose the snapshot, and
+    asks the policy again for the page's rows.
     """
+    if connection.in_atomic_block:
+        return _search(user, query, page=page, per_page=per_page, snapshot=False)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _search(user, query, page=page, per_page=per_page, snapshot=True)
+
+
+def _search(user, query: SearchQuery, *, page: int, per_page: int, snapshot: bool) -> SearchPage:
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise SearchError(f"Pages start at 1 and hold 1 to {MAX_PER_PAGE} results.")
     if query.kind not in KINDS:
@@ -575,7 +592,7 @@ def search(user, query: SearchQuery, *, page: int = 1, per_page: int = 20) -> Se
         capped = capped or scan_capped or len(candidates) > COUNT_CAP
     hits.sort(key=lambda hit: (-hit.rank, _KIND_ORDER[hit.kind], -hit.pk))
     shown = hits[(page - 1) * per_page : limit]
-    details = _details(user, shown, query.q)
+    details = _details(user, shown, query.q, recheck=not snapshot)
     return SearchPage(
         # A row deleted (or hidden from the viewer) since it was found is left out.
         results=[

