@@ -50,6 +50,7 @@ import functools
 import operator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.expressions import ArraySubquery
@@ -166,9 +167,8 @@ class SearchPage:
         return f"{self.total:,}+" if self.capped else f"{self.total:,}"
 
 
-@dataclass(frozen=True)
-class _Hit:
-    """A ranked row, before the page's details."""
+class _Hit(NamedTuple):
+    """A ranked row, before the page's details. (A tuple: a search makes up to 600.)"""
 
     kind: str
     pk: int
