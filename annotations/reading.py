@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from annotations import policy
+from annotations.anchoring import spans_in_paragraph
 from annotations.marks import Span, draw_marks
 from annotations.models import Annotation
 from reader.layout import Decor, heading_repeats_title, side_html, text_element
@@ -59,7 +60,8 @@ STYLES = [
 
 def _code(column: str, values: list[str]) -> str:
     # The values are the model's own choices, written into the SQL once, at import.
-    assert all(re.fullmatch(r"[a-z_]+", value) for value in values)
+    if not all(re.fullmatch(r"[a-z_]+", value) for value in values):
+        raise ValueError(f"Not a plain choice value: {values}")
     whens = " ".join(f"WHEN '{value}' THEN {i}" for i, value in enumerate(values))
     return f"CASE m.{column} {whens} END"
 
@@ -199,9 +201,9 @@ def _paragraph(
     for position, start, end, pk, style, end_position in chain(rows, more):
         kind, colour, is_note, state = STYLES[style]
         if kind == _SPAN:
-            end = min(end if end_position == position else _WHOLE, length)
-            if start < end:
-                spans.append(Span(start, end, pk, colour, is_note, state))
+            piece = spans_in_paragraph(position, length, (position, start), (end_position, end))
+            if piece:
+                spans.append(Span(*piece, pk, colour, is_note, state))
                 notes += is_note
                 highlights += not is_note
         elif kind == _PARAGRAPH:

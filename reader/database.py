@@ -30,10 +30,10 @@ def database_settings(url: str | None, var_dir: Path) -> dict:
     # Django's built-in psycopg 3 pool: connections are reused across requests and threads.
     options["pool"] = {"min_size": 1, "max_size": 20, "timeout": 10}
     # The planner's default cost of a random page read (4) is that of a spinning disk. On an
-    # SSD, or with the working set in memory, 1.1 is the usual setting; with the default,
-    # PostgreSQL reads a heavily annotated document's rows from the table and sorts them,
-    # instead of taking them in order from the reading page's index alone, at twice the time.
-    # A random_page_cost in the URL's own options is kept.
+    # SSD, or with the working set in memory, 1.1 is the usual setting. With the default, when
+    # one document holds much of the table, PostgreSQL reads its rows from the table and sorts
+    # them, instead of taking them in order from the reading page's index alone, at twice the
+    # time. A random_page_cost in the URL's own options is kept.
     server_options = options.get("options", "")
     if "random_page_cost" not in server_options:
         options["options"] = f"{server_options} -c random_page_cost={RANDOM_PAGE_COST}".strip()
