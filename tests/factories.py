@@ -136,3 +136,17 @@ def make_annotation(
         document, position=position, start=start, end=end, end_position=end_position, quote=quote
     )
     return services.annotation_create(author=author, document=document, target=target, **fields)
+
+
+def make_private(annotation: Annotation, *, editor) -> Annotation:
+    """`annotation` edited to "only me" through annotations.services, all else kept."""
+    return services.annotation_update(
+        annotation_id=annotation.pk,
+        editor=editor,
+        version=annotation.version,
+        body=annotation.body,
+        tags=annotation.tags,
+        colour=annotation.colour,
+        visibility=Annotation.Visibility.PRIVATE,
+        group=None,
+    )

@@ -9,10 +9,11 @@ import random
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import caches
 from django.db import connection
 from django.db.models import F
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from annotations import moderation, policy, services
@@ -21,7 +22,7 @@ from annotations.marks import Span, draw_marks
 from annotations.models import Annotation, Membership
 from annotations.reading import _paragraph, marks_sql, page_marks, page_version
 from reader.views import page_paragraphs
-from tests.factories import make_annotation, make_document
+from tests.factories import make_annotation, make_document, make_private
 
 pytestmark = pytest.mark.django_db
 
@@ -98,16 +99,7 @@ def test_a_change_on_the_document_is_shown_at_once(
         )
         expected = {note.pk, other.pk}
     elif change == "edit_to_private":
-        services.annotation_update(
-            annotation_id=note.pk,
-            editor=author,
-            version=note.version,
-            body=note.body,
-            tags=[],
-            colour=note.colour,
-            visibility="private",
-            group=None,
-        )
+        make_private(note, editor=author)
     elif change == "delete":
         services.annotation_delete(annotation_id=note.pk, by=author)
     elif change == "hide":
@@ -177,22 +169,15 @@ def test_the_key_holds_everything_the_policy_reads_of_a_viewer(author, member, c
     assert policy.audience_key(None) == ("anonymous",)
 
 
-def test_page_cache_entries_zero_turns_it_off(client, book, member, settings):
-    settings.CACHES = {
-        **settings.CACHES,
-        "pages": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
-    }
-    # (Django rebuilds its cache handlers when CACHES changes, and again when it is restored.)
-    assert not hasattr(caches["pages"], "_cache")
+def test_with_the_cache_off_every_view_is_built_and_it_comes_back_after(client, book, member):
+    """PAGE_CACHE_ENTRIES=0 makes the "pages" cache a DummyCache (tests/unit/reader/
+    test_settings.py): the page is then built on every view."""
     make_annotation(author=member, document=book)
     client.force_login(member)
-    client.get(book.get_absolute_url())
-    assert not served_from_cache(client, book)
-
-
-def test_the_cache_is_back_after_that(client, book, member):
-    make_annotation(author=member, document=book)
-    client.force_login(member)
+    dummy = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    with override_settings(CACHES={**settings.CACHES, "pages": dummy}):
+        client.get(book.get_absolute_url())
+        assert not served_from_cache(client, book)
     client.get(book.get_absolute_url())
     assert served_from_cache(client, book)
 

@@ -23,7 +23,7 @@ from annotations.models import Annotation, Reply
 from annotations.search import SearchError, SearchQuery, search
 from reader.models import Paragraph, Revision
 from reader.services import document_import
-from tests.factories import make_annotation
+from tests.factories import make_annotation, make_private
 
 pytestmark = pytest.mark.django_db
 
@@ -421,16 +421,7 @@ def test_scope_lexemes_follow_the_note_and_are_never_words(book, author, club):
     vector = Annotation.objects.values_list("search", flat=True).get(pk=moving.pk)
     assert f"'§d{book.pk}'" in vector and f"'§g{club.pk}'" in vector
     # Made private, it leaves the group's scope at once (the column is generated).
-    services.annotation_update(
-        annotation_id=moving.pk,
-        editor=author,
-        version=moving.version,
-        body=moving.body,
-        tags=[],
-        colour=moving.colour,
-        visibility="private",
-        group=None,
-    )
+    make_private(moving, editor=author)
     assert search(author, SearchQuery(q="gannet", group=club.slug)).total == 0
     assert search(author, SearchQuery(q="gannet", document=book.slug)).total == 1
     # Nobody finds notes by typing a scope lexeme, nor forges one in a note's text.

@@ -65,6 +65,23 @@ def test_debug_is_off_unless_asked():
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
 
 
+@pytest.mark.parametrize(
+    ("entries", "backend"), [("0", "DummyCache"), ("5", "LocMemCache"), ("", "LocMemCache")]
+)
+def test_page_cache_entries_sets_the_pages_cache(entries, backend):
+    env = {"PAGE_CACHE_ENTRIES": entries} if entries else {}
+    result = manage(
+        "shell",
+        "-c",
+        "from django.core.cache import caches; c = caches['pages']; "
+        "print(type(c).__name__, c._max_entries if hasattr(c, '_cache') else '-')",
+        SECRET_KEY=STRONG_KEY,
+        **env,
+    )
+    expected = {"0": "-", "5": "5", "": "64"}[entries]
+    assert result.stdout.strip().splitlines()[-1] == f"{backend} {expected}", result.stderr
+
+
 def test_database_url_is_used_and_described_without_its_password(tmp_path):
     config = database_settings("postgres://ann:s3cret@db.example.org:6543/marginalia", tmp_path)
     assert config["HOST"] == "db.example.org" and config["PORT"] == 6543
