@@ -14,21 +14,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from annotations.errors import RateLimited
 from annotations.models import RateCounter
-
-
-class RateLimited(Exception):
-    """Over a limit: nothing was stored. `retry_after` is in whole seconds."""
-
-    def __init__(self, action: str, retry_after: int) -> None:
-        super().__init__(action, retry_after)
-        self.action = action
-        self.retry_after = retry_after
-
-    def __str__(self) -> str:
-        return (
-            f"You are doing that too often. Please wait {self.retry_after} seconds and try again."
-        )
 
 
 def limits(action: str) -> list[tuple[int, int]]:

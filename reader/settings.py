@@ -103,7 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "annotations.context_processors.notifications",
+                "annotations.notifications.context_processors.notifications",
             ],
         },
     },
@@ -189,7 +189,7 @@ LOGGING = {
 
 # Caches: each process its own, in memory. "pages" keeps reading pages' annotated text (a few
 # MB each for a long, heavily annotated book) per viewer and document, until a write on the
-# document or a change in what the viewer may see makes a new one (annotations.reading).
+# document or a change in what the viewer may see makes a new one (annotations.reading.page).
 PAGE_CACHE_ENTRIES = env_int("PAGE_CACHE_ENTRIES", 64)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

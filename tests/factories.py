@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils.text import slugify
 
+from annotations.anchoring import PARAGRAPH_SEPARATOR, Target
+from annotations.models import Annotation, Group, Membership
+from annotations.notes import services as note_services
 from reader.models import Document
 from reader.services import document_import
 
@@ -50,12 +54,6 @@ def make_document(
 
 
 # Annotations ---------------------------------------------------------------------------------
-
-from django.utils.text import slugify  # noqa: E402
-
-from annotations import services  # noqa: E402
-from annotations.anchoring import PARAGRAPH_SEPARATOR, Target  # noqa: E402
-from annotations.models import Annotation, Group, Membership  # noqa: E402
 
 
 class GroupFactory(factory.django.DjangoModelFactory):
@@ -135,12 +133,14 @@ def make_annotation(
     target = make_target(
         document, position=position, start=start, end=end, end_position=end_position, quote=quote
     )
-    return services.annotation_create(author=author, document=document, target=target, **fields)
+    return note_services.annotation_create(
+        author=author, document=document, target=target, **fields
+    )
 
 
 def make_private(annotation: Annotation, *, editor) -> Annotation:
     """`annotation` edited to "only me" through annotations.services, all else kept."""
-    return services.annotation_update(
+    return note_services.annotation_update(
         annotation_id=annotation.pk,
         editor=editor,
         version=annotation.version,

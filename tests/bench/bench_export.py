@@ -50,8 +50,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Subquery
 from generate import generate_for, open_database
 
-from annotations import exporting
 from annotations.models import Reply
+from annotations.transfer import exporting
 from reader.models import Document
 
 MEMORY_BAR = 1.5  # peak at the large size / peak at the small size

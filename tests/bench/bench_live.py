@@ -54,9 +54,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import override_settings
 
-from annotations import services
 from annotations.anchoring import Target
 from annotations.models import Annotation, Group, Membership
+from annotations.notes import services as note_services
 from reader.models import Document, Paragraph
 from reader.services import document_import
 
@@ -387,7 +387,7 @@ def latency_in_process(world: World, readers: list[Reader], seed: int) -> dict:
             time.sleep(max(0.0, start + n * INTERVAL_S - time.perf_counter()))
             author = world.authors[n % AUTHORS]
             visibility = AUDIENCES[n % len(AUDIENCES)]
-            note = services.annotation_create(
+            note = note_services.annotation_create(
                 author=author,
                 document=world.document,
                 target=random_target(world.texts, rng),
@@ -601,7 +601,7 @@ def main() -> dict:
 
             # Every stream hears a first public note (so the LISTEN connection is up too).
             with override_settings(RATE_LIMITS=IN_PROCESS_LIMITS):
-                first = services.annotation_create(
+                first = note_services.annotation_create(
                     author=world.authors[0],
                     document=world.document,
                     target=random_target(world.texts, rng),

@@ -50,7 +50,7 @@ from django.test.utils import CaptureQueriesContext
 from generate import generate_for
 
 from annotations.models import Annotation, Group
-from annotations.search import SearchError, SearchQuery, search
+from annotations.search.query import SearchError, SearchQuery, search
 
 TIMED = 200
 BUDGET_S = 60.0  # per kind: a kind this slow stops early (its n says so), the rest still run

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from annotations import services
 from annotations.anchoring import Target
+from annotations.groups import services as group_services
 from annotations.models import Annotation, Membership
+from annotations.notes import services as note_services
 from reader.models import Paragraph
 from reader.services import document_import
 from tests.browser.helpers import (
@@ -150,8 +151,8 @@ def test_note_across_two_paragraphs_with_markdown_preview(live_server, browser, 
 
 def test_group_note_is_seen_by_members_only(live_server, browser, doc):
     author, member, outsider = UserFactory(), UserFactory(), UserFactory()
-    group = services.group_create(owner=author, name="Dusk readers")
-    services.group_join(user=member, token=group.invite_token)
+    group = group_services.group_create(owner=author, name="Dusk readers")
+    group_services.group_join(user=member, token=group.invite_token)
     key = keys(doc)[2]
     contexts = []
     try:
@@ -315,7 +316,9 @@ def test_offsets_count_code_points_after_emoji_and_astral_letters(live_server, b
 
 def test_invite_link_brings_a_new_person_into_the_group(live_server, browser):
     owner = UserFactory()
-    group = services.group_create(owner=owner, name="Night shift", description="We read late.")
+    group = group_services.group_create(
+        owner=owner, name="Night shift", description="We read late."
+    )
     contexts = []
     try:
         context, page = new_page(browser, live_server, owner)
@@ -391,7 +394,7 @@ def test_phone_panel_is_a_bottom_sheet_without_sideways_scroll(live_server, brow
     key = keys(doc)[0]
     text = TEXTS[0]
     at = text.index("lantern")
-    annotation = services.annotation_create(
+    annotation = note_services.annotation_create(
         author=reader,
         document=doc,
         target=Target(key, at, key, at + len("lantern"), "lantern"),

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from annotations import services
+from annotations.groups import services as group_services
 from annotations.models import Annotation
 from reader.services import document_import
 from tests.asgi import uvicorn_server
@@ -77,8 +77,8 @@ def live_ids(page) -> set[int]:
 
 def test_group_members_see_marks_arrive_live_and_outsiders_see_nothing(browser):
     author, member, outsider = UserFactory(), UserFactory(), UserFactory()
-    group = services.group_create(owner=author, name="Dusk readers")
-    services.group_join(user=member, token=group.invite_token)
+    group = group_services.group_create(owner=author, name="Dusk readers")
+    group_services.group_join(user=member, token=group.invite_token)
     doc = document_import(source="\n\n".join(TEXTS), fmt="markdown", title="Margins at Dusk")
     keys = list(doc.current_revision.paragraphs.order_by("position").values_list("key", flat=True))
     key = keys[2]

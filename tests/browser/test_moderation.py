@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from annotations import services
+from annotations.groups import services as group_services
 from annotations.models import (
     Annotation,
     Flag,
@@ -76,7 +76,7 @@ def test_flagged_reply_is_hidden_by_the_moderator_and_logged(
     owner = UserFactory(username="owner")
     alice, bob, carol = (UserFactory(username=n) for n in ("alice", "bob", "carol"))
     mod = UserFactory(username="moira")
-    group = services.group_create(owner=owner, name="Lantern readers")
+    group = group_services.group_create(owner=owner, name="Lantern readers")
     for member in (alice, bob, carol):
         MembershipFactory(group=group, user=member)
     MembershipFactory(group=group, user=mod, role=Membership.Role.MODERATOR)

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from annotations.notes import services as note_services
 from reader.services import document_import
 from tests.factories import sample_text
 
@@ -47,7 +48,6 @@ def test_header_search_highlights_the_match_and_leads_to_its_paragraph(live_serv
 
 
 def test_a_note_found_by_search_opens_on_the_reading_page_with_its_mark_focused(live_server, page):
-    from annotations import services
     from annotations.anchoring import Target
     from tests.browser.helpers import log_in
     from tests.factories import UserFactory
@@ -55,7 +55,7 @@ def test_a_note_found_by_search_opens_on_the_reading_page_with_its_mark_focused(
     reader = UserFactory(username="searcher")
     document = document_import(source=sample_text(40), fmt="markdown", title="The harbour")
     paragraph = document.current_revision.paragraphs.get(position=30)
-    note = services.annotation_create(
+    note = note_services.annotation_create(
         author=reader,
         document=document,
         target=Target(paragraph.key, 0, paragraph.key, 9, paragraph.text[:9]),

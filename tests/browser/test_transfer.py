@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from annotations import imports
 from annotations.models import Annotation
+from annotations.transfer import importing
 from reader.services import document_import
 from tests.browser.helpers import log_in, log_in_with_cookie, marks_by_annotation, select_words
 from tests.browser.helpers import toolbar as selection_toolbar
@@ -64,7 +64,7 @@ FILE = json.dumps(
 
 def import_with_an_orphan(reader, doc) -> Annotation:
     """Arranged without the browser: the file above, imported by `reader`; returns the orphan."""
-    imports.annotations_import(importer=reader, document=doc, raw=FILE)
+    importing.annotations_import(importer=reader, document=doc, raw=FILE)
     return Annotation.objects.get(kind=Annotation.Kind.ORPHAN)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from annotations import services
 from annotations.anchoring import Target
 from annotations.models import Annotation
+from annotations.notes import services as note_services
 from reader.services import document_import
 from tests.browser.helpers import log_in_with_cookie, select_words, toolbar
 from tests.factories import UserFactory
@@ -189,13 +189,13 @@ def test_stored_payloads_never_run(live_server, trapped):
         at = paragraph.text.index("quiet words")
         target = Target(paragraph.key, at, paragraph.key, at + len("quiet words"), "quiet words")
         notes.append(
-            services.annotation_create(
+            note_services.annotation_create(
                 author=author, document=doc, target=target, body=payload, visibility="public"
             )
         )
     last = paragraphs[-1]
     notes.append(
-        services.annotation_create(
+        note_services.annotation_create(
             author=author,
             document=doc,
             target=Target(last.key, 0, last.key, len(last.text), last.text),

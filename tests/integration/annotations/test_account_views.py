@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from annotations.api.tokens import token_create, token_user
 from annotations.models import ApiToken
-from annotations.tokens import token_create, token_user
 from tests.factories import make_document
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from annotations.tokens import token_create
+from annotations.api.tokens import token_create
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,11 @@ from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.urls import Resolver404, resolve
 
-from annotations import jsonld, services
+from annotations import jsonld
+from annotations.api.tokens import token_create, token_revoke
+from annotations.discussions import services as discussion_services
 from annotations.models import Annotation, Reply
-from annotations.tokens import token_create, token_revoke
+from annotations.transfer import importing
 from tests.factories import GroupFactory, make_annotation, make_document
 
 pytestmark = pytest.mark.django_db
@@ -302,7 +304,7 @@ def note(author, document):
 
 @pytest.fixture
 def reply(member, note):
-    return services.reply_create(author=member, annotation_id=note.pk, body="A reply.")
+    return discussion_services.reply_create(author=member, annotation_id=note.pk, body="A reply.")
 
 
 @pytest.fixture
@@ -614,12 +616,11 @@ def test_a_body_too_large_is_413(api, document):
 
 def test_an_unknown_colour_in_an_import_falls_back_to_yellow(author, document, paragraphs):
     """The other half of the colour decision above."""
-    from annotations import imports
 
     key, text = paragraphs[1]
     data = note_json(document, [quote(text[:9]), in_paragraph(key, 0, 9)], id="urn:x:1")
     data["target"]["styleClass"] = "c-xxx"
-    imports.annotations_import(importer=author, document=document, raw=json.dumps(data).encode())
+    importing.annotations_import(importer=author, document=document, raw=json.dumps(data).encode())
     assert Annotation.objects.get().colour == "yellow"
 
 

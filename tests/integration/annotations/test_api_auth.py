@@ -10,8 +10,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import RequestFactory
 
-from annotations.api_auth import ApiAuthError, api_user, auth_error_response
-from annotations.tokens import token_create, token_revoke
+from annotations.api.auth import ApiAuthError, api_user, auth_error_response
+from annotations.api.tokens import token_create, token_revoke
 
 pytestmark = pytest.mark.django_db
 

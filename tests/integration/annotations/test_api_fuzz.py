@@ -26,9 +26,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from werkzeug.test import Client as WsgiClient
 
-from annotations import services
-from annotations.openapi import description
-from annotations.tokens import token_create
+from annotations.api.openapi import description
+from annotations.api.tokens import token_create
+from annotations.discussions import services as discussion_services
 from tests.factories import GroupFactory, UserFactory, make_annotation, make_document
 
 pytestmark = pytest.mark.django_db
@@ -66,13 +66,15 @@ def world(django_db_setup, django_db_blocker):
                 author=reader, document=document, position=2, visibility="group", group=group
             ),
             make_annotation(author=other, document=document, position=3, visibility="public"),
-            services.discussion_create(
+            discussion_services.discussion_create(
                 author=reader, document=document, paragraph_key=None, body="All of it."
             ),
         ]
         replies = [
-            services.reply_create(author=other, annotation_id=notes[2].pk, body="Hello."),
-            services.reply_create(author=reader, annotation_id=notes[2].pk, body="Hi."),
+            discussion_services.reply_create(
+                author=other, annotation_id=notes[2].pk, body="Hello."
+            ),
+            discussion_services.reply_create(author=reader, annotation_id=notes[2].pk, body="Hi."),
         ]
         token = token_create(user=reader, name="fuzz")[1]
         yield {

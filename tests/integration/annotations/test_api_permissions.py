@@ -25,8 +25,9 @@ from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from annotations import moderation, services
+from annotations.discussions import services as discussion_services
 from annotations.models import Annotation, Membership, Reply
+from annotations.moderation import services as moderation
 from tests.factories import GroupFactory, MembershipFactory, UserFactory, make_annotation
 from tests.factories import make_document as _make_document
 
@@ -118,7 +119,7 @@ def _build() -> World:
             group=club if row.visibility == "group" else None,
         )
         for by in repliers(row):
-            replies[name, by] = services.reply_create(
+            replies[name, by] = discussion_services.reply_create(
                 author=users[by], annotation_id=note.pk, body=f"Answer {reply_token(name, by)}."
             )
         notes[name] = note

@@ -22,8 +22,9 @@ import pytest
 from django.db import transaction
 from django.test import Client, override_settings
 
-from annotations import imports, services
+from annotations.discussions import services as discussion_services
 from annotations.models import Annotation
+from annotations.transfer import importing
 from tests.factories import UserFactory, make_annotation, make_document
 
 pytestmark = pytest.mark.django_db
@@ -219,17 +220,17 @@ def _build() -> dict[str, Emitted]:
             end=10,
             body="Runs over two paragraphs.",
         ),
-        "paragraph_discussion": services.discussion_create(
+        "paragraph_discussion": discussion_services.discussion_create(
             author=author,
             document=document,
             paragraph_key=paragraphs[4].key,
             body="What is this paragraph for?",
             visibility="public",
         ),
-        "document_discussion": services.discussion_create(
+        "document_discussion": discussion_services.discussion_create(
             author=author, document=document, paragraph_key=None, body="On the whole text."
         ),
-        "question": services.discussion_create(
+        "question": discussion_services.discussion_create(
             author=author,
             document=document,
             paragraph_key=paragraphs[5].key,
@@ -248,15 +249,15 @@ def _build() -> dict[str, Emitted]:
             "selector": {"type": "TextQuoteSelector", "exact": "words that are nowhere here"},
         },
     }
-    report = imports.annotations_import(
+    report = importing.annotations_import(
         importer=author, document=document, raw=json.dumps(orphan_file).encode()
     )
     assert len(report.orphans) == 1
     notes["orphan"] = report.orphans[0]
-    reply = services.reply_create(
+    reply = discussion_services.reply_create(
         author=reader, annotation_id=notes["note"].pk, body="I agree, **strongly**."
     )
-    nested = services.reply_create(
+    nested = discussion_services.reply_create(
         author=author, annotation_id=notes["note"].pk, body="Thanks.", parent_id=reply.pk
     )
 

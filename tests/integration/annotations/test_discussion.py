@@ -12,9 +12,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from annotations import moderation, services
+from annotations.discussions import services as discussion_services
+from annotations.discussions.threads import MAX_VISIBLE_DEPTH, thread_for
+from annotations.groups import services as group_services
 from annotations.models import Annotation, Flag, Reaction, Reply
-from annotations.threads import MAX_VISIBLE_DEPTH, thread_for
+from annotations.moderation import services as moderation
 from tests.factories import UserFactory, make_annotation
 from tests.factories import make_document as _make_document
 
@@ -48,7 +50,7 @@ def group_note(author, document, club):
 
 
 def reply(author, note, body: str, parent: Reply | None = None) -> Reply:
-    return services.reply_create(
+    return discussion_services.reply_create(
         author=author, annotation_id=note.pk, body=body, parent_id=parent.pk if parent else None
     )
 
@@ -184,7 +186,7 @@ def test_a_deleted_reply_with_answers_stays_as_a_placeholder_without_its_text(
 
 def test_a_deleted_reply_without_answers_disappears(client, member, public_note):
     gone = reply(member, public_note, "Never mind")
-    services.reply_delete(reply_id=gone.pk, by=member)
+    discussion_services.reply_delete(reply_id=gone.pk, by=member)
     client.force_login(member)
     html = thread_html(client, public_note)
     assert "Never mind" not in html and "[deleted]" not in html
@@ -212,7 +214,7 @@ def test_a_reply_on_a_group_note_is_seen_by_the_group_only(client, member, outsi
 
 def test_a_member_who_leaves_loses_the_groups_threads(client, member, club, group_note):
     written = reply(member, group_note, "My own words")
-    services.group_leave(user=member, group=club)
+    group_services.group_leave(user=member, group=club)
     client.force_login(member)
     assert client.get(thread_url(group_note)).status_code == 404
     assert client.get(reverse("reply_thread", kwargs={"pk": written.pk})).status_code == 404
@@ -331,7 +333,7 @@ def test_an_empty_discussion_is_refused(client, author, document):
 
 @pytest.fixture
 def question(author, document):
-    return services.discussion_create(
+    return discussion_services.discussion_create(
         author=author,
         document=document,
         paragraph_key=None,
@@ -377,7 +379,7 @@ def test_same_question_and_plus_one_count_once_each_and_can_be_taken_back(
 def test_the_author_sees_the_counts_but_cannot_react_to_their_own_note(
     client, author, member, question
 ):
-    services.reaction_toggle(user=member, annotation_id=question.pk, kind="plus_one")
+    discussion_services.reaction_toggle(user=member, annotation_id=question.pk, kind="plus_one")
     client.force_login(author)
     html = thread_html(client, question)
     assert '<span class="reaction-static">+1 · 1</span>' in html
@@ -430,7 +432,7 @@ def test_pressing_twice_at_once_stores_the_reaction_once(member, question):
     def first_press():
         try:
             with transaction.atomic():
-                answers["first"] = services.reaction_toggle(
+                answers["first"] = discussion_services.reaction_toggle(
                     user=member, annotation_id=question.pk, kind="same_question"
                 )
                 stored.set()
@@ -447,7 +449,7 @@ def test_pressing_twice_at_once_stores_the_reaction_once(member, question):
     def second_press():
         try:
             stored.wait(10)
-            answers["second"] = services.reaction_toggle(
+            answers["second"] = discussion_services.reaction_toggle(
                 user=member, annotation_id=question.pk, kind="same_question"
             )
         except Exception as error:
@@ -496,7 +498,7 @@ def test_the_asker_marks_the_answer_and_it_comes_first(client, author, member, o
 def test_a_group_moderator_marks_the_answer_but_another_member_cannot(
     client, author, member, moderator, outsider, club, document
 ):
-    asked = services.discussion_create(
+    asked = discussion_services.discussion_create(
         author=author,
         document=document,
         paragraph_key=None,
@@ -528,7 +530,7 @@ def test_the_answer_must_be_a_live_reply_of_this_thread(
     assert response.status_code == 400
     assert "That reply is not in this thread." in response.content.decode()
     withdrawn = reply(member, question, "withdrawn")
-    services.reply_delete(reply_id=withdrawn.pk, by=member)
+    discussion_services.reply_delete(reply_id=withdrawn.pk, by=member)
     assert mark_answer(client, question, withdrawn).status_code == 400
     question.refresh_from_db()
     assert question.answer is None
@@ -547,14 +549,14 @@ def test_only_a_question_has_an_answer(client, author, member, public_note):
 
 def test_discussions_can_be_sorted_by_reactions(client, author, member, outsider, document):
     quiet, loud, middling = (
-        services.discussion_create(
+        discussion_services.discussion_create(
             author=author, document=document, paragraph_key=None, body=body, visibility="public"
         )
         for body in ("Quiet one", "Loud one", "Middling one")
     )
     for fan in (member, outsider):
-        services.reaction_toggle(user=fan, annotation_id=loud.pk, kind="plus_one")
-    services.reaction_toggle(user=member, annotation_id=middling.pk, kind="plus_one")
+        discussion_services.reaction_toggle(user=fan, annotation_id=loud.pk, kind="plus_one")
+    discussion_services.reaction_toggle(user=member, annotation_id=middling.pk, kind="plus_one")
     listing = reverse("document_discussions", kwargs={"slug": document.slug})
 
     def order(html: str) -> list[int]:
@@ -617,7 +619,7 @@ def test_a_deleted_reply_keeps_no_text_even_for_moderators(
 ):
     gone = reply(member, group_note, "Deleted thought")
     reply(author, group_note, "Reply to it", gone)
-    services.reply_delete(reply_id=gone.pk, by=member)
+    discussion_services.reply_delete(reply_id=gone.pk, by=member)
     for viewer in (member, moderator, author):
         thread = thread_for(viewer, group_note)
         placeholder = thread.nodes[0].reply
@@ -663,7 +665,7 @@ def test_a_500_reply_thread_costs_the_same_queries_as_a_5_reply_thread(
     """Nested replies, a hidden one, a deleted one with answers and an accepted answer: the
     thread page is one query for all replies, whatever their number."""
     settings.RATE_LIMITS_ENABLED = False
-    services.question_set(annotation_id=group_note.pk, by=author, is_question=True)
+    discussion_services.question_set(annotation_id=group_note.pk, by=author, is_question=True)
     first = reply(member, group_note, "first")
     second = reply(author, group_note, "second", first)
     hidden = reply(member, group_note, "hidden one", second)
@@ -671,8 +673,8 @@ def test_a_500_reply_thread_costs_the_same_queries_as_a_5_reply_thread(
     deleted = reply(member, group_note, "deleted one")
     reply(author, group_note, "below the deleted one", deleted)
     moderation.hide(moderator=moderator, target=moderation.item(reply_id=hidden.pk), reason="no")
-    services.reply_delete(reply_id=deleted.pk, by=member)
-    services.answer_mark(annotation_id=group_note.pk, reply_id=first.pk, by=author)
+    discussion_services.reply_delete(reply_id=deleted.pk, by=member)
+    discussion_services.answer_mark(annotation_id=group_note.pk, reply_id=first.pk, by=author)
     assert Reply.objects.count() == 6
 
     def measure(viewer) -> tuple[int, str]:

@@ -13,8 +13,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from annotations import moderation, services
+from annotations.discussions import services as discussion_services
+from annotations.groups import services as group_services
 from annotations.models import Annotation
+from annotations.moderation import services as moderation
 from tests.asgi import uvicorn_server
 from tests.factories import UserFactory, make_annotation, make_document
 
@@ -92,8 +94,8 @@ def session_for(user) -> str:
 @pytest.fixture
 def world():
     owner, member, outsider = UserFactory(), UserFactory(), UserFactory()
-    group = services.group_create(owner=owner, name="Readers")
-    services.group_join(user=member, token=group.invite_token)
+    group = group_services.group_create(owner=owner, name="Readers")
+    group_services.group_join(user=member, token=group.invite_token)
     document = make_document(paragraphs=6)
     return {
         "owner": owner,
@@ -169,7 +171,7 @@ def test_streams_carry_nothing_their_viewer_may_not_see(world):
                 body="for the group",
             )
             public = make_annotation(author=world["owner"], document=document, visibility="public")
-            reply = services.reply_create(
+            reply = discussion_services.reply_create(
                 author=world["member"], annotation_id=public.pk, body="a reply"
             )
             moderation.hide(

@@ -15,7 +15,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from annotations import moderation, services
+from annotations.discussions import services as discussion_services
 from annotations.models import (
     Annotation,
     Ban,
@@ -25,7 +25,8 @@ from annotations.models import (
     Notification,
     Reply,
 )
-from annotations.moderation_views import QUEUE_PAGE_SIZE
+from annotations.moderation import services as moderation
+from annotations.moderation.views import QUEUE_PAGE_SIZE
 from tests.factories import (
     GroupFactory,
     MembershipFactory,
@@ -145,7 +146,7 @@ def member_act(client, group, user, name: str, reason: str = ""):
 
 
 def flag(flagger, *, note=None, reply=None, reason="spam", comment=""):
-    return services.flag_create(
+    return discussion_services.flag_create(
         flagger=flagger,
         annotation_id=note.pk if note else None,
         reply_id=reply.pk if reply else None,
@@ -220,7 +221,9 @@ def test_the_queue_lists_flagged_notes_and_replies_oldest_first_with_reasons_and
         visibility="group",
         group=club,
     )
-    answer = services.reply_create(author=author, annotation_id=other_note.pk, body="reply-words")
+    answer = discussion_services.reply_create(
+        author=author, annotation_id=other_note.pk, body="reply-words"
+    )
     note_flags = [
         flag(member, note=group_note, reason="spam", comment="Buys followers"),
         flag(owner, note=group_note, reason="abuse"),
@@ -339,7 +342,9 @@ def test_a_hidden_note_shows_its_reason_to_its_author_and_disappears_for_the_oth
 def test_a_hidden_reply_is_gone_for_everyone_but_its_author_and_the_moderators(
     client, author, member, moderator, group_note
 ):
-    hidden = services.reply_create(author=member, annotation_id=group_note.pk, body="spam-words")
+    hidden = discussion_services.reply_create(
+        author=member, annotation_id=group_note.pk, body="spam-words"
+    )
     client.force_login(moderator)
     assert act(client, "hide", reply=hidden, reason="Advertising").status_code == 302
     hidden.refresh_from_db()
@@ -447,7 +452,7 @@ def test_pre_moderation_holds_members_contributions_until_approved(
     assert switch_pre_moderation(client, owner, club, True).status_code == 302
     club.refresh_from_db()
     assert club.pre_moderation
-    waiting = services.discussion_create(
+    waiting = discussion_services.discussion_create(
         author=member,
         document=document,
         paragraph_key=document.current_revision.paragraphs.get(position=6).key,
@@ -455,7 +460,9 @@ def test_pre_moderation_holds_members_contributions_until_approved(
         visibility="group",
         group=club,
     )
-    held = services.reply_create(author=member, annotation_id=group_note.pk, body="held-reply")
+    held = discussion_services.reply_create(
+        author=member, annotation_id=group_note.pk, body="held-reply"
+    )
     assert (waiting.status, held.status) == ("pending", "pending")
     own_thread = reverse("annotation", kwargs={"pk": waiting.pk})
     note_thread = reverse("annotation", kwargs={"pk": group_note.pk})
@@ -489,7 +496,9 @@ def test_pre_moderation_holds_members_contributions_until_approved(
 
 def test_moderators_contributions_skip_pre_moderation(client, owner, moderator, club, group_note):
     switch_pre_moderation(client, owner, club, True)
-    posted = services.reply_create(author=moderator, annotation_id=group_note.pk, body="mod")
+    posted = discussion_services.reply_create(
+        author=moderator, annotation_id=group_note.pk, body="mod"
+    )
     assert posted.status == "active"
 
 
@@ -571,7 +580,9 @@ def test_a_banned_member_loses_the_group_and_cannot_rejoin_by_invite_link(
 def test_a_banned_author_can_no_longer_take_part_in_the_groups_threads(
     client, moderator, member, author, group_note, club
 ):
-    services.reply_create(author=member, annotation_id=group_note.pk, body="member-words")
+    discussion_services.reply_create(
+        author=member, annotation_id=group_note.pk, body="member-words"
+    )
     client.force_login(moderator)
     assert member_act(client, club, author, "ban", "Trolling").status_code == 302
     client.force_login(author)
@@ -588,7 +599,7 @@ def test_a_banned_author_can_no_longer_take_part_in_the_groups_threads(
 def test_every_act_writes_one_log_row_with_who_what_why_and_the_change(
     client, owner, moderator, member, author, staff, club, group_note, public_note
 ):
-    answer = services.reply_create(author=author, annotation_id=group_note.pk, body="r")
+    answer = discussion_services.reply_create(author=author, annotation_id=group_note.pk, body="r")
     flag(member, note=group_note)
     flag(member, note=public_note)
     client.force_login(moderator)
@@ -604,7 +615,9 @@ def test_every_act_writes_one_log_row_with_who_what_why_and_the_change(
         before = ModerationAction.objects.count()
         assert step().status_code == 302
         assert ModerationAction.objects.count() == before + 1
-    waiting = services.reply_create(author=member, annotation_id=group_note.pk, body="w1")
+    waiting = discussion_services.reply_create(
+        author=member, annotation_id=group_note.pk, body="w1"
+    )
     client.force_login(moderator)
     assert act(client, "approve", reply=waiting).status_code == 302
     assert member_act(client, club, member, "remove", "r5").status_code == 302
@@ -642,7 +655,7 @@ def test_every_act_writes_one_log_row_with_who_what_why_and_the_change(
 
 def test_a_rejection_is_logged_as_a_rejection(client, owner, moderator, member, club, group_note):
     switch_pre_moderation(client, owner, club, True)
-    waiting = services.reply_create(author=member, annotation_id=group_note.pk, body="w")
+    waiting = discussion_services.reply_create(author=member, annotation_id=group_note.pk, body="w")
     client.force_login(moderator)
     assert act(client, "reject", reply=waiting, reason="Off topic").status_code == 302
     assert log_rows()[-1] == (
@@ -777,7 +790,9 @@ def test_forged_or_unknown_items_are_404(client, moderator, group_note):
 def test_a_reply_a_member_cannot_see_is_404_to_their_moderation_act(
     client, moderator, member, author, group_note
 ):
-    hidden = services.reply_create(author=author, annotation_id=group_note.pk, body="secret")
+    hidden = discussion_services.reply_create(
+        author=author, annotation_id=group_note.pk, body="secret"
+    )
     moderation.hide(moderator=moderator, target=moderation.item(reply_id=hidden.pk), reason="x")
     client.force_login(member)
     assert act(client, "unhide", reply=hidden).status_code == 404

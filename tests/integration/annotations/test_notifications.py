@@ -10,9 +10,11 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 
-from annotations import moderation, services
+from annotations.discussions import services as discussion_services
+from annotations.groups import services as group_services
 from annotations.models import Notification, ReaderSettings
-from annotations.notifications import mentioned_usernames
+from annotations.moderation import services as moderation
+from annotations.notifications.services import mentioned_usernames
 from tests.factories import make_annotation
 from tests.factories import make_document as _make_document
 
@@ -37,7 +39,7 @@ def group_note(author, document, club):
 
 
 def reply(author, note, body: str, parent=None):
-    return services.reply_create(
+    return discussion_services.reply_create(
         author=author, annotation_id=note.pk, body=body, parent_id=parent.pk if parent else None
     )
 
@@ -93,7 +95,7 @@ def test_a_mention_tells_whoever_may_see_the_thread(author, member, outsider, pu
 
 
 def test_a_mention_in_a_new_discussion_tells_the_person(author, outsider, document):
-    services.discussion_create(
+    discussion_services.discussion_create(
         author=author,
         document=document,
         paragraph_key=None,
@@ -135,7 +137,7 @@ def test_a_moderators_decision_tells_the_author(author, moderator, group_note):
 
 
 def test_the_answer_to_my_question_tells_me(author, member, moderator, club, document):
-    question = services.discussion_create(
+    question = discussion_services.discussion_create(
         author=author,
         document=document,
         paragraph_key=None,
@@ -147,21 +149,21 @@ def test_the_answer_to_my_question_tells_me(author, member, moderator, club, doc
     answer = reply(member, question, "1854")
     Notification.objects.all().delete()
     # The asker picks it: the one who answered is told, the asker needs no telling.
-    services.answer_mark(annotation_id=question.pk, reply_id=answer.pk, by=author)
+    discussion_services.answer_mark(annotation_id=question.pk, reply_id=answer.pk, by=author)
     assert told(member) == [
         ("answer", "Your reply was chosen as the answer to a question on “Walden”.")
     ]
     assert told(author) == []
     # A moderator picks it: the asker is told too.
     Notification.objects.all().delete()
-    services.answer_mark(annotation_id=question.pk, reply_id=answer.pk, by=moderator)
+    discussion_services.answer_mark(annotation_id=question.pk, reply_id=answer.pk, by=moderator)
     assert told(author) == [("answer", "Your question on “Walden” has an answer.")]
     assert [kind for kind, _ in told(member)] == ["answer"]
 
 
 def test_a_reader_who_left_is_not_told_of_the_groups_threads(author, member, club, group_note):
     earlier = reply(member, group_note, "Before I left")
-    services.group_leave(user=member, group=club)
+    group_services.group_leave(user=member, group=club)
     Notification.objects.all().delete()
     reply(author, group_note, "An answer to you, @member", earlier)
     assert told(member) == []

@@ -22,9 +22,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.urls import reverse
 
-from annotations import policy, services
+from annotations import policy
 from annotations.anchoring import Target
+from annotations.groups import services as group_services
 from annotations.models import Annotation, Group, Membership
+from annotations.notes import services as note_services
 from tests.factories import UserFactory, make_document
 
 pytestmark = pytest.mark.django_db
@@ -148,12 +150,12 @@ def _build_world() -> World:
     users["anonymous"] = AnonymousUser()
     passer_by = UserFactory(username="passer_by")
 
-    club = services.group_create(owner=users["owner"], name="Book club")
-    other = services.group_create(owner=users["outsider"], name="Other circle")
+    club = group_services.group_create(owner=users["owner"], name="Book club")
+    other = group_services.group_create(owner=users["outsider"], name="Other circle")
     assert (club.slug, other.slug) == (CLUB, OTHER)
     for name in ("moderator", "member", "author", "former_member"):
-        services.group_join(user=users[name], token=club.invite_token)
-    services.membership_set_role(
+        group_services.group_join(user=users[name], token=club.invite_token)
+    group_services.membership_set_role(
         actor=users["owner"], group=club, user_id=users["moderator"].pk, role="moderator"
     )
 
@@ -164,7 +166,7 @@ def _build_world() -> World:
     for position, (name, row) in enumerate(POLICY_ROWS.items(), start=1):
         paragraph = paragraphs[position]
         assert paragraph.text.startswith(f"Paragraph {position}: ")
-        note = services.annotation_create(
+        note = note_services.annotation_create(
             author=users[row.author],
             document=document,
             target=_target(paragraph, 0, len(f"Paragraph {position}")),
@@ -173,21 +175,21 @@ def _build_world() -> World:
             group=groups.get(row.group),
         )
         offset = len(f"Paragraph {position}: ")
-        services.annotation_create(
+        note_services.annotation_create(
             author=passer_by,
             document=document,
             target=_target(paragraph, offset, offset + 5),
             visibility="public",
         )
         if row.deleted:
-            services.annotation_delete(annotation_id=note.pk, by=users[row.author])
+            note_services.annotation_delete(annotation_id=note.pk, by=users[row.author])
         elif row.status != "active":
             Annotation.objects.filter(pk=note.pk).update(status=row.status)
         notes[name], keys[name], positions[name] = note, paragraph.key, position
 
     # former_member could see the club's note while in the club; then left.
     assert policy.can_view_annotation(users["former_member"], notes["group"])
-    services.group_leave(user=users["former_member"], group=club)
+    group_services.group_leave(user=users["former_member"], group=club)
 
     free = paragraphs[len(POLICY_ROWS) + 1]
     return World(users, groups, document, notes, keys, positions, free.key, free.text)

@@ -23,7 +23,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.urls import reverse
 
-from annotations import moderation, services
+from annotations.discussions import services as discussion_services
+from annotations.groups import services as group_services
 from annotations.models import (
     Annotation,
     Ban,
@@ -34,6 +35,8 @@ from annotations.models import (
     Reaction,
     Reply,
 )
+from annotations.moderation import services as moderation
+from annotations.notes import services as note_services
 from tests.factories import UserFactory, make_document, make_target
 
 pytestmark = pytest.mark.django_db
@@ -111,23 +114,23 @@ def _build_world() -> World:
     passer_by = users["passer_by"] = UserFactory(username="passer_by")
     other_owner = UserFactory(username="other_owner")
 
-    club = services.group_create(owner=users["owner"], name="Book club")
-    other = services.group_create(owner=other_owner, name="Other circle")
+    club = group_services.group_create(owner=users["owner"], name="Book club")
+    other = group_services.group_create(owner=other_owner, name="Other circle")
     assert club.slug == CLUB
     for name in ("moderator", "member", "author", "banned", "passer_by"):
-        services.group_join(user=users[name], token=club.invite_token)
-    services.group_join(user=users["other_moderator"], token=other.invite_token)
-    services.membership_set_role(
+        group_services.group_join(user=users[name], token=club.invite_token)
+    group_services.group_join(user=users["other_moderator"], token=other.invite_token)
+    group_services.membership_set_role(
         actor=users["owner"], group=club, user_id=users["moderator"].pk, role="moderator"
     )
-    services.membership_set_role(
+    group_services.membership_set_role(
         actor=other_owner, group=other, user_id=users["other_moderator"].pk, role="moderator"
     )
 
     document = make_document(paragraphs=6, title="Matrix text")
     notes, replies = {}, {}
     for position, visibility in enumerate(VISIBILITIES, start=1):
-        note = services.annotation_create(
+        note = note_services.annotation_create(
             author=users["author"],
             document=document,
             target=make_target(document, position=position),
@@ -135,8 +138,10 @@ def _build_world() -> World:
             visibility=visibility,
             group=club if visibility == "group" else None,
         )
-        services.question_set(annotation_id=note.pk, by=users["author"], is_question=True)
-        replies[visibility] = services.reply_create(
+        discussion_services.question_set(
+            annotation_id=note.pk, by=users["author"], is_question=True
+        )
+        replies[visibility] = discussion_services.reply_create(
             author=users["author"], annotation_id=note.pk, body=f"An answer {token(visibility)}"
         )
         # Stored directly: nobody could flag a private note (that is the point of the rule).
@@ -402,7 +407,7 @@ def test_a_club_moderator_has_no_power_in_another_group(client, world):
     other = Group.objects.get(slug="other-circle")
     other_owner = Membership.objects.get(group=other, role="owner").user
     document = world.notes["group"].document
-    theirs = services.annotation_create(
+    theirs = note_services.annotation_create(
         author=other_owner,
         document=document,
         target=make_target(document, position=4),

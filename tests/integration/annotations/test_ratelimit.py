@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from annotations import ratelimit
+from annotations import errors, ratelimit
 from annotations.models import Annotation, Flag, RateCounter, Reply
 from tests.factories import UserFactory, make_annotation, make_document, make_target
 
@@ -223,7 +223,7 @@ def test_the_window_rolls_over(member):
     at = start + timedelta(seconds=15)
     for _ in range(3):
         ratelimit.hit(member, "post", now=at)
-    with pytest.raises(ratelimit.RateLimited) as refused:
+    with pytest.raises(errors.RateLimited) as refused:
         ratelimit.hit(member, "post", now=at + timedelta(seconds=20))
     assert refused.value.retry_after == 25  # the window ends at 12:01:00
     assert "Please wait 25 seconds" in str(refused.value)
@@ -239,7 +239,7 @@ def test_several_windows_each_hold(member, settings):
     for minute in (0, 1):
         for second in range(3 if minute == 0 else 2):
             ratelimit.hit(member, "post", now=hour + timedelta(minutes=minute, seconds=second))
-    with pytest.raises(ratelimit.RateLimited) as refused:
+    with pytest.raises(errors.RateLimited) as refused:
         ratelimit.hit(member, "post", now=hour + timedelta(minutes=2))
     assert refused.value.retry_after == 58 * 60  # the hour's window is what holds now
 

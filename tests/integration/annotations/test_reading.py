@@ -16,12 +16,16 @@ from django.db.models import F
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from annotations import moderation, policy, services
+from annotations import policy
 from annotations.anchoring import spans_in_paragraph
-from annotations.marks import Span, draw_marks
+from annotations.discussions import services as discussion_services
+from annotations.groups import services as group_services
 from annotations.models import Annotation, Membership
-from annotations.reading import _paragraph, marks_sql, page_marks, page_version
-from reader.views import page_paragraphs
+from annotations.moderation import services as moderation
+from annotations.notes import services as note_services
+from annotations.reading.marks import Span, draw_marks
+from annotations.reading.page import _paragraph, marks_sql, page_marks, page_version
+from annotations.reading.views import page_paragraphs
 from tests.factories import make_annotation, make_document, make_private
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +105,7 @@ def test_a_change_on_the_document_is_shown_at_once(
     elif change == "edit_to_private":
         make_private(note, editor=author)
     elif change == "delete":
-        services.annotation_delete(annotation_id=note.pk, by=author)
+        note_services.annotation_delete(annotation_id=note.pk, by=author)
     elif change == "hide":
         moderation.hide(
             moderator=moderator, target=moderation.item(annotation_id=note.pk), reason="Off topic"
@@ -143,13 +147,13 @@ def test_a_change_in_what_the_viewer_may_see_is_shown_at_once(
     seen = {shared.pk, waiting.pk} if change == "demoted" else {shared.pk}
     assert marked(client, viewer, book) == seen
     if change == "leave":
-        services.group_leave(user=member, group=club)
+        group_services.group_leave(user=member, group=club)
     elif change == "removed":
         moderation.remove_member(moderator=moderator, group=club, user_id=member.pk)
     elif change == "banned":
         moderation.ban(moderator=moderator, group=club, user_id=member.pk, reason="Spam")
     else:
-        services.membership_set_role(
+        group_services.membership_set_role(
             actor=owner, group=club, user_id=moderator.pk, role=Membership.Role.MEMBER
         )
     assert marked(client, viewer, book) == ({shared.pk} if change == "demoted" else set())
@@ -305,7 +309,7 @@ def test_marks_and_counts_match_a_plain_reckoning(author, member, moderator, clu
         (paragraphs[5].key, "private"),
         (None, "public"),
     ):
-        services.discussion_create(
+        discussion_services.discussion_create(
             author=member, document=document, paragraph_key=key, body="Why?", visibility=visibility
         )
     hidden = make_annotation(

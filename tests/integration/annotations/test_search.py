@@ -17,10 +17,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotations import search as search_module
-from annotations import services
+from annotations.discussions import services as discussion_services
+from annotations.groups import services as group_services
 from annotations.models import Annotation, Reply
-from annotations.search import SearchError, SearchQuery, search
+from annotations.notes import services as note_services
+from annotations.search import query as search_module
+from annotations.search.query import SearchError, SearchQuery, search
 from reader.models import Paragraph, Revision
 from reader.services import document_import
 from tests.factories import make_annotation, make_private
@@ -109,7 +111,7 @@ def test_stemming_finds_other_forms_of_a_word(book, author):
 def test_results_are_ranked_best_first_across_kinds(book, author):
     once = note(author, book, "A zephyr, and then a long list of other words about other things.")
     often = note(author, book, "Zephyr zephyr zephyr.", visibility="public")
-    reply = services.reply_create(
+    reply = discussion_services.reply_create(
         author=author, annotation_id=often.pk, body="Zephyr again, zephyr twice."
     )
     page = search(author, SearchQuery(q="zephyr"))
@@ -158,7 +160,9 @@ def test_snippet_of_a_long_paragraph_is_cut_around_the_match(author):
 
 def test_result_fields_and_links(book, author):
     body_note = note(author, book, "A heron stands still.", visibility="public")
-    reply = services.reply_create(author=author, annotation_id=body_note.pk, body="The heron left.")
+    reply = discussion_services.reply_create(
+        author=author, annotation_id=body_note.pk, body="The heron left."
+    )
     results = {r.kind: r for r in search(author, SearchQuery(q="heron")).results}
     key = paragraph(book, 4).key
     n, r = results["note"], results["reply"]
@@ -183,7 +187,7 @@ def test_result_fields_and_links(book, author):
 
 
 def test_document_discussions_and_orphans_are_found_with_no_paragraph(book, author):
-    discussion = services.discussion_create(
+    discussion = discussion_services.discussion_create(
         author=author, document=book, paragraph_key=None, body="A puffin question."
     )
     orphan = note(author, book, "A puffin that lost its words.")
@@ -228,7 +232,7 @@ def test_the_page_asks_the_policy_again_for_its_rows(book, author, outsider):
 
 def test_deleted_notes_are_never_found(book, author):
     gone = note(author, book, "A kestrel.")
-    services.annotation_delete(annotation_id=gone.pk, by=author)
+    note_services.annotation_delete(annotation_id=gone.pk, by=author)
     assert search(author, SearchQuery(q="kestrel")).total == 0
 
 
@@ -247,7 +251,7 @@ def filtered(book, author, member, club):
         "member": note(member, book, "Osprey by the member.", visibility="public"),
         "other": note(author, other, "Osprey elsewhere.", position=1, visibility="public"),
     }
-    made["reply"] = services.reply_create(
+    made["reply"] = discussion_services.reply_create(
         author=member, annotation_id=made["public"].pk, body="An osprey reply."
     )
     old = timezone.now() - timedelta(days=40)
@@ -334,7 +338,9 @@ def test_replies_beyond_the_scan_are_reported_as_a_floor(book, author, monkeypat
     monkeypatch.setattr(search_module, "REPLY_SCAN", 2)
     thread = note(author, book, "A thread.", visibility="public")
     for n in range(4):
-        services.reply_create(author=author, annotation_id=thread.pk, body=f"Curlew {n}.")
+        discussion_services.reply_create(
+            author=author, annotation_id=thread.pk, body=f"Curlew {n}."
+        )
     page = search(author, SearchQuery(q="curlew", kind="replies"))
     # Three were looked at (one more than the scan, to know there are more): "3+".
     assert (page.total, page.capped, page.total_display) == (3, True, "3+")
@@ -348,11 +354,11 @@ def test_a_search_takes_the_same_queries_whatever_the_number_of_results(book, au
         return len(captured)
 
     thread = note(author, book, "Gannet.", visibility="public")
-    services.reply_create(author=author, annotation_id=thread.pk, body="Gannet.")
+    discussion_services.reply_create(author=author, annotation_id=thread.pk, body="Gannet.")
     few = queries("gannet")
     for n in range(15):
         other = note(author, book, f"Gannet {n}.", visibility="public")
-        services.reply_create(author=author, annotation_id=other.pk, body=f"Gannet {n}.")
+        discussion_services.reply_create(author=author, annotation_id=other.pk, body=f"Gannet {n}.")
     assert queries("gannet") == few
     # Words, notes, replies, text, then one query per kind shown (no text matches here).
     assert few == 6
@@ -382,7 +388,7 @@ def test_each_kind_is_matched_through_its_search_index(book, author):
     """The match is written so that PostgreSQL can use the GIN indexes (a tsquery computed per
     row could not). Tables this small are cheaper to scan, so scans are switched off here."""
     thread = note(author, book, "A shag on a rock.", visibility="public")
-    services.reply_create(author=author, annotation_id=thread.pk, body="A shag again.")
+    discussion_services.reply_create(author=author, annotation_id=thread.pk, body="A shag again.")
     with CaptureQueriesContext(connection) as captured:
         search(author, SearchQuery(q="shag or rock"))
     notes, replies = (q["sql"] for q in captured.captured_queries[1:3])
@@ -601,7 +607,7 @@ def test_search_page_answers_get_only(client):
 
 def test_api_answers_with_results_as_json(client, book, author):
     public = note(author, book, "A godwit, godwit, godwit.", visibility="public")
-    reply = services.reply_create(author=author, annotation_id=public.pk, body="Godwit!")
+    reply = discussion_services.reply_create(author=author, annotation_id=public.pk, body="Godwit!")
     data = client.get("/api/search", {"q": "godwit"}).json()
     assert data["query"] == {
         "q": "godwit",
@@ -661,7 +667,7 @@ def test_api_pages_link_to_each_other(client, book, author):
 
 
 def test_api_authenticates_by_token(client, book, author):
-    from annotations.tokens import token_create
+    from annotations.api.tokens import token_create
 
     note(author, book, "A private dotterel.")
     assert client.get("/api/search", {"q": "dotterel"}).json()["total"] == 0
@@ -700,7 +706,9 @@ def test_dates_filter_whole_days(book, author):
 def test_replies_keep_the_language_of_their_note(author):
     french = document_import(source=FRENCH, fmt="markdown", title="Le livre", language="french")
     thread = note(author, french, "Une note.", position=1, visibility="public")
-    reply = services.reply_create(author=author, annotation_id=thread.pk, body="Des chevaux.")
+    reply = discussion_services.reply_create(
+        author=author, annotation_id=thread.pk, body="Des chevaux."
+    )
     assert Reply.objects.get(pk=reply.pk).language == "french"
     assert ("reply", reply.pk) in ids(search(author, SearchQuery(q="cheval", kind="replies")))
 
@@ -778,11 +786,11 @@ def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         users = {name: UserFactory(username=name) for name in MATRIX_PEOPLE[1:]}
         users["anonymous"] = AnonymousUser()
-        club = services.group_create(owner=users["owner"], name="Book club")
-        other = services.group_create(owner=users["outsider"], name="Other circle")
+        club = group_services.group_create(owner=users["owner"], name="Book club")
+        other = group_services.group_create(owner=users["outsider"], name="Other circle")
         for name in ("moderator", "member", "author", "former_member"):
-            services.group_join(user=users[name], token=club.invite_token)
-        services.membership_set_role(
+            group_services.group_join(user=users[name], token=club.invite_token)
+        group_services.membership_set_role(
             actor=users["owner"], group=club, user_id=users["moderator"].pk, role="moderator"
         )
         groups = {CLUB: club, OTHER: other}
@@ -800,20 +808,20 @@ def world(django_db_setup, django_db_blocker):
                 group=groups.get(group),
             )
         for name, (note_name, author, _) in REPLIES.items():
-            replies[name] = services.reply_create(
+            replies[name] = discussion_services.reply_create(
                 author=users[author],
                 annotation_id=notes[note_name].pk,
                 body=f"Marmalade reply {word(name)}.",
             )
         for name, (author, _, _, status) in NOTES.items():
             if status == "deleted":
-                services.annotation_delete(annotation_id=notes[name].pk, by=users[author])
+                note_services.annotation_delete(annotation_id=notes[name].pk, by=users[author])
             elif status != "active":
                 Annotation.objects.filter(pk=notes[name].pk).update(status=status)
         for name, (_, _, status) in REPLIES.items():
             if status != "active":
                 Reply.objects.filter(pk=replies[name].pk).update(status=status)
-        services.group_leave(user=users["former_member"], group=club)
+        group_services.group_leave(user=users["former_member"], group=club)
         yield {"users": users, "notes": notes, "replies": replies}
         transaction.set_rollback(True)
 

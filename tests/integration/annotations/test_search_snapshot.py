@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotations.search import SearchQuery, search
+from annotations.search.query import SearchQuery, search
 from reader.services import document_import
 from tests.factories import make_annotation
 

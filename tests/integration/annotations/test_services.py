@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 
-from annotations import services
+from annotations.errors import AnnotationError, EditConflict, GroupError
+from annotations.groups import services as group_services
 from annotations.models import Annotation, Group, Membership
-from annotations.services import AnnotationError, EditConflict, GroupError
+from annotations.notes import services as note_services
 from reader.models import Document
 from reader.services import document_import
 from tests.factories import (
@@ -40,7 +41,7 @@ def refused(**kwargs) -> str:
     """Call annotation_create expecting a refusal that stores nothing; return its message."""
     before = Annotation.objects.count()
     with pytest.raises(AnnotationError) as error:
-        services.annotation_create(**kwargs)
+        note_services.annotation_create(**kwargs)
     assert Annotation.objects.count() == before
     return str(error.value)
 
@@ -51,7 +52,7 @@ def refused(**kwargs) -> str:
 def test_a_highlight_is_stored_private_with_its_quote_and_context(author, document):
     text = text_of(document, 2)
     target = make_target(document, position=2, quote="river")
-    highlight = services.annotation_create(author=author, document=document, target=target)
+    highlight = note_services.annotation_create(author=author, document=document, target=target)
     highlight.refresh_from_db()
     lo = text.index("river")
     assert highlight.exact == "river"
@@ -244,7 +245,7 @@ def update(note, editor, **changes):
         "version": note.version,
     }
     fields.update(changes)
-    return services.annotation_update(annotation_id=note.pk, editor=editor, **fields)
+    return note_services.annotation_update(annotation_id=note.pk, editor=editor, **fields)
 
 
 def test_an_edit_stores_the_new_text_and_bumps_the_version(author, document):
@@ -290,7 +291,7 @@ def test_a_bad_edit_stores_nothing(author, document, settings):
 
 def test_a_deleted_note_cannot_be_edited(author, document):
     note = make_annotation(author=author, document=document, body="first")
-    services.annotation_delete(annotation_id=note.pk, by=author)
+    note_services.annotation_delete(annotation_id=note.pk, by=author)
     with pytest.raises(AnnotationError):
         update(note, author, body="back from the dead", version=2)
 
@@ -302,11 +303,11 @@ def test_delete_is_a_soft_delete_by_the_author_only(author, document):
     note = make_annotation(author=author, document=document, body="x", visibility="public")
     outsider = UserFactory(username="outsider")
     with pytest.raises(AnnotationError, match="Only its author can delete"):
-        services.annotation_delete(annotation_id=note.pk, by=outsider)
+        note_services.annotation_delete(annotation_id=note.pk, by=outsider)
     note.refresh_from_db()
     assert note.status == "active"
 
-    services.annotation_delete(annotation_id=note.pk, by=author)
+    note_services.annotation_delete(annotation_id=note.pk, by=author)
     note.refresh_from_db()
     assert note.status == "deleted"
     assert not Annotation.objects.visible_to(author).filter(pk=note.pk).exists()
@@ -362,8 +363,8 @@ def test_a_group_has_one_owner_and_a_person_joins_once():
 
 def test_group_create_makes_the_creator_its_owner_with_a_free_slug():
     owner = UserFactory(username="owner")
-    first = services.group_create(owner=owner, name="  Book club ", description=" Fun ")
-    second = services.group_create(owner=owner, name="Book club")
+    first = group_services.group_create(owner=owner, name="  Book club ", description=" Fun ")
+    second = group_services.group_create(owner=owner, name="Book club")
     assert (first.name, first.slug, first.description) == ("Book club", "book-club", "Fun")
     assert second.slug == "book-club-2"
     assert Membership.objects.get(group=first).role == "owner"
@@ -372,14 +373,14 @@ def test_group_create_makes_the_creator_its_owner_with_a_free_slug():
 
 def test_group_create_needs_a_name():
     with pytest.raises(GroupError, match="Give the group a name"):
-        services.group_create(owner=UserFactory(username="owner"), name="   ")
+        group_services.group_create(owner=UserFactory(username="owner"), name="   ")
     assert not Group.objects.exists()
 
 
 def test_joining_twice_keeps_one_membership():
     group = GroupFactory(owner=UserFactory(username="owner"))
     member = UserFactory(username="member")
-    first = services.group_join(user=member, token=group.invite_token)
-    second = services.group_join(user=member, token=group.invite_token)
+    first = group_services.group_join(user=member, token=group.invite_token)
+    second = group_services.group_join(user=member, token=group.invite_token)
     assert first.pk == second.pk
     assert group.memberships.filter(user=member).count() == 1

@@ -18,8 +18,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from annotations import services
+from annotations.discussions import services as discussion_services
+from annotations.groups import services as group_services
 from annotations.models import Annotation
+from annotations.notes import services as note_services
 from tests.factories import UserFactory, make_annotation, make_document
 
 pytestmark = pytest.mark.django_db
@@ -81,10 +83,10 @@ def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         users = {name: UserFactory(username=name) for name in PEOPLE if name != "anonymous"}
         users["anonymous"] = AnonymousUser()
-        club = services.group_create(owner=users["owner"], name="Book club")
+        club = group_services.group_create(owner=users["owner"], name="Book club")
         for name in ("moderator", "member", "author"):
-            services.group_join(user=users[name], token=club.invite_token)
-        services.membership_set_role(
+            group_services.group_join(user=users[name], token=club.invite_token)
+        group_services.membership_set_role(
             actor=users["owner"], group=club, user_id=users["moderator"].pk, role="moderator"
         )
         document = make_document(paragraphs=10, title="Tagged text")
@@ -100,7 +102,7 @@ def world(django_db_setup, django_db_blocker):
                 group=club if row.visibility == "group" else None,
             )
             if row.status == "deleted":
-                services.annotation_delete(annotation_id=note.pk, by=users[row.author])
+                note_services.annotation_delete(annotation_id=note.pk, by=users[row.author])
             elif row.status != "active":
                 Annotation.objects.filter(pk=note.pk).update(status=row.status)
             notes[name] = note
@@ -190,7 +192,7 @@ def test_discussions_link_to_their_paragraph_or_their_permalink(client, world):
     document, author = world["document"], world["users"]["author"]
     key = document.current_revision.paragraphs.get(position=9).key
     on_paragraph, on_document = (
-        services.discussion_create(
+        discussion_services.discussion_create(
             author=author,
             document=document,
             paragraph_key=paragraph_key,

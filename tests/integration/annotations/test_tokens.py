@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotations import tokens
+from annotations.api import tokens
+from annotations.api.tokens import token_create, token_revoke, token_user
+from annotations.errors import TokenError
 from annotations.models import ApiToken
-from annotations.tokens import TokenError, token_create, token_revoke, token_user
 
 pytestmark = pytest.mark.django_db
 

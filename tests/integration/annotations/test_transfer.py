@@ -20,8 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 from markdown_it import MarkdownIt
 
-from annotations import exporting, jsonld, services
+from annotations import jsonld
+from annotations.discussions import services as discussion_services
 from annotations.models import Annotation, Reply
+from annotations.transfer import exporting
 from reader.services import document_import
 from tests.factories import UserFactory, make_annotation, make_document, sample_text
 
@@ -110,11 +112,11 @@ def test_markdown_export(author, member, special_document):
         tags="first-tag, second",
         visibility="public",
     )
-    first = services.reply_create(author=member, annotation_id=note.pk, body="A reply.")
-    services.reply_create(
+    first = discussion_services.reply_create(author=member, annotation_id=note.pk, body="A reply.")
+    discussion_services.reply_create(
         author=author, annotation_id=note.pk, body="An answer\nover two lines.", parent_id=first.pk
     )
-    services.reply_create(author=member, annotation_id=note.pk, body="Another reply.")
+    discussion_services.reply_create(author=member, annotation_id=note.pk, body="Another reply.")
     text = export(logged_in(author), document, "md")
 
     fields = front_matter(text)
@@ -219,11 +221,11 @@ def test_csv_export(author, member):
         visibility="public",
     )
     make_annotation(author=author, document=document, position=1, quote="+1 and -1")
-    services.discussion_create(
+    discussion_services.discussion_create(
         author=author, document=document, paragraph_key=None, body="-2+3 on the whole."
     )
-    first = services.reply_create(author=rogue, annotation_id=note.pk, body="=1+1")
-    nested = services.reply_create(
+    first = discussion_services.reply_create(author=rogue, annotation_id=note.pk, body="=1+1")
+    nested = discussion_services.reply_create(
         author=author, annotation_id=note.pk, body="Nested.", parent_id=first.pk
     )
     rows = list(csv.reader(io.StringIO(export(logged_in(author), document, "csv"))))
@@ -264,7 +266,7 @@ def test_csv_export(author, member):
 def test_jsonld_export_is_an_annotation_collection(author, member):
     document = make_document(paragraphs=4, title="Collected")
     note = make_annotation(author=author, document=document, body="One.", visibility="public")
-    services.reply_create(author=member, annotation_id=note.pk, body="Two.")
+    discussion_services.reply_create(author=member, annotation_id=note.pk, body="Two.")
     make_annotation(author=author, document=document, position=2)
     data = json.loads(export(logged_in(author), document, "jsonld"))
     assert data["@context"][0] == jsonld.CONTEXT
@@ -290,7 +292,9 @@ def _notes_with_replies(author, member, document, n: int) -> list[str]:
         note = make_annotation(
             author=author, document=document, position=position, body=body, visibility="public"
         )
-        services.reply_create(author=member, annotation_id=note.pk, body=f"Reply to {i:03d}.")
+        discussion_services.reply_create(
+            author=member, annotation_id=note.pk, body=f"Reply to {i:03d}."
+        )
         bodies.append(body)
     return bodies
 
@@ -420,7 +424,7 @@ def _everything(author, member, document):
         body="Over two paragraphs.",
         visibility="public",
     )
-    services.discussion_create(
+    discussion_services.discussion_create(
         author=author,
         document=document,
         paragraph_key=keys[5],
@@ -428,14 +432,16 @@ def _everything(author, member, document):
         is_question=True,
         visibility="public",
     )
-    services.discussion_create(
+    discussion_services.discussion_create(
         author=author, document=document, paragraph_key=None, body="About the whole text."
     )
-    first = services.reply_create(author=member, annotation_id=spanning.pk, body="I see.")
-    services.reply_create(
+    first = discussion_services.reply_create(
+        author=member, annotation_id=spanning.pk, body="I see."
+    )
+    discussion_services.reply_create(
         author=author, annotation_id=spanning.pk, body="Do you?", parent_id=first.pk
     )
-    services.reply_create(author=member, annotation_id=spanning.pk, body="Also this.")
+    discussion_services.reply_create(author=member, annotation_id=spanning.pk, body="Also this.")
 
 
 def _notes_of(user, document) -> list[tuple]:

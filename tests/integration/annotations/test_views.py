@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from annotations import services
+from annotations.groups import services as group_services
 from annotations.models import Annotation
+from annotations.notes import services as note_services
 from tests.factories import (
     GroupFactory,
     MembershipFactory,
@@ -292,7 +293,7 @@ def test_a_toolbar_highlight_after_leaving_the_last_group_still_saves(client, do
     group = GroupFactory(owner=owner)
     member = MembershipFactory(group=group, user=UserFactory(username="member")).user
     make_annotation(author=member, document=document, body="y", visibility="group", group=group)
-    services.group_leave(user=member, group=group)
+    group_services.group_leave(user=member, group=group)
     client.force_login(member)
     target = make_target(document, position=5, quote="answer")
     response = client.post(create_url(document), form_data(target), **HTMX)
@@ -443,7 +444,7 @@ def test_my_notes_lists_only_my_live_notes_newest_first(client, author, document
     make_annotation(author=author, document=document, quote="Paragraph 1")
     make_annotation(author=author, document=document, position=2, quote="Paragraph 2")
     gone = make_annotation(author=author, document=document, position=3, quote="Paragraph 3")
-    services.annotation_delete(annotation_id=gone.pk, by=author)
+    note_services.annotation_delete(annotation_id=gone.pk, by=author)
     make_annotation(
         author=UserFactory(username="outsider"),
         document=document,
@@ -593,7 +594,7 @@ def test_my_notes_offers_only_documents_i_still_have_notes_on(client, author, do
     other = make_document(paragraphs=3, title="Abandoned text")
     make_annotation(author=author, document=document)
     gone = make_annotation(author=author, document=other)
-    services.annotation_delete(annotation_id=gone.pk, by=author)
+    note_services.annotation_delete(annotation_id=gone.pk, by=author)
     html = my_notes(client)
     assert "A test document</option>" in html
     assert "Abandoned text" not in html

@@ -13,10 +13,17 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from annotations import jsonld
-from annotations.anchoring import PARAGRAPH_SEPARATOR, AnchorError, ParagraphText, Target, anchor
+from annotations.anchoring import (
+    PARAGRAPH_SEPARATOR,
+    AnchorError,
+    ParagraphText,
+    Target,
+    Text,
+    anchor,
+    place,
+)
 from annotations.jsonld import JsonLdError, parse_annotation, parse_document
 from annotations.models import Annotation, Group, Reply
-from annotations.placing import Text, place
 from reader.models import Document
 
 LINKS = jsonld.Links("http://example.test")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotations.marks import Span, draw_marks
+from annotations.reading.marks import Span, draw_marks
 
 SCIENTIST = "\U0001f469\U0001f3fd\u200d\U0001f52c"  # a ZWJ emoji: four code points
 FRAKTUR_U = "\U0001d518"  # a capital U outside the BMP

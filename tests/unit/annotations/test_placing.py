@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from annotations.anchoring import Target
+from annotations.anchoring import Target, Text, place
 from annotations.jsonld import ParsedSelector
-from annotations.placing import Text, place
 
 PARAGRAPHS = [
     ("k0", "The quiet river runs past the mill."),

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotations.search import START, STOP, SearchPage, SearchQuery, snippet_html
-from annotations.search_forms import SearchForm
+from annotations.search.forms import SearchForm
+from annotations.search.query import START, STOP, SearchPage, SearchQuery, snippet_html
 
 
 def test_snippet_sentinels_become_marks():

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotations.threads import MAX_VISIBLE_DEPTH, build_tree, flatten
+from annotations.discussions.threads import MAX_VISIBLE_DEPTH, build_tree, flatten
 
 START = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -1,0 +1,302 @@
+"""Highlights and notes: the editor, create, edit, delete, the preview and My notes.
+
+Fragments for htmx: creating, editing or deleting a note answers with the side panel plus
+out-of-band swaps of the paragraphs it touches (their marks and counts, drawn by the server)
+and a message for the live region. Without htmx the same URLs answer with whole pages or
+redirects, so links and forms work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import F, Func
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotations import policy
+from annotations.anchoring import Target
+from annotations.errors import AnnotationError, EditConflict, RateLimited
+from annotations.http import refused, request_layer, too_fast
+from annotations.models import Annotation, Group
+from annotations.notes import services
+from annotations.notes.forms import AnnotationCreateForm, AnnotationEditForm, MyNotesFilter
+from annotations.reading.panels import changed, note_panel
+from annotations.rendering import render_markdown
+from reader.models import Document
+
+Visibility = Annotation.Visibility
+MY_NOTES_PAGE_SIZE = 50
+
+
+def _visible_annotation(request: HttpRequest, pk: int) -> Annotation:
+    """The annotation if the viewer may see it; 404 otherwise (never 403: no confirmation that
+    a private note exists)."""
+    return get_object_or_404(
+        Annotation.objects.visible_to(request.user).select_related("author", "group", "document"),
+        pk=pk,
+    )
+
+
+def _last_audience(user) -> dict:
+    """The visibility (and group) of the reader's latest note: the editor's default."""
+    last = (
+        Annotation.objects.filter(author=user)
+        .exclude(status=Annotation.Status.DELETED)
+        .order_by("-created_at")
+        .values("visibility", "group_id")
+        .first()
+    )
+    if not last:
+        return {"visibility": Visibility.PRIVATE}
+    if last["group_id"] is not None and last["group_id"] not in policy.member_group_ids(user):
+        return {"visibility": Visibility.PRIVATE}  # they have left that group since
+    return {"visibility": last["visibility"], "group": last["group_id"]}
+
+
+@require_GET
+def annotation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A note with its whole discussion thread (constant queries, whatever its length)."""
+    return note_panel(request, pk)
+
+
+@require_GET
+def annotation_editor(request: HttpRequest, slug: str) -> HttpResponse:
+    """The note editor for a selection (from the toolbar's Note button)."""
+    document = get_object_or_404(Document.objects.only("slug", "current_revision"), slug=slug)
+    if not policy.can_annotate(request.user):
+        return refused(request, "Log in to write notes.", status=403)
+    form = AnnotationCreateForm(
+        initial={**request.GET.dict(), **_last_audience(request.user)}, user=request.user
+    )
+    return render(
+        request,
+        "annotations/notes/_editor.html",
+        {
+            "form": form,
+            "document": document,
+            "exact": request.GET.get("exact", "")[:2000],
+            "layer": request_layer(request),
+            "action": reverse("annotation_create", kwargs={"slug": slug}),
+        },
+    )
+
+
+@require_POST
+def annotation_create(request: HttpRequest, slug: str) -> HttpResponse:
+    document = get_object_or_404(Document.objects.only("slug", "current_revision"), slug=slug)
+    if not policy.can_annotate(request.user):
+        if request.htmx:
+            return refused(request, "Log in to annotate.", status=403)
+        return redirect(f"{reverse('login')}?next={document.get_absolute_url()}")
+    form = AnnotationCreateForm(request.POST, user=request.user, audience_optional=True)
+    layer = request_layer(request)
+    if not form.is_valid():
+        return _editor_error(request, form, document, layer)
+    data = form.cleaned_data
+    if not data["visibility"]:
+        last = _last_audience(request.user)
+        data["visibility"] = last["visibility"]
+        data["group"] = Group.objects.filter(pk=last.get("group")).first()
+    try:
+        annotation = services.annotation_create(
+            author=request.user,
+            document=document,
+            target=Target(
+                start_key=data["start_key"],
+                start_offset=data["start_offset"],
+                end_key=data["end_key"],
+                end_offset=data["end_offset"],
+                exact=data["exact"],
+            ),
+            colour=data["colour"],
+            body=data["body"],
+            tags=data["tags"],
+            visibility=data["visibility"],
+            group=data["group"],
+        )
+    except RateLimited as limited:
+        return too_fast(request, limited)
+    except AnnotationError as error:
+        form.add_error(None, str(error))
+        return _editor_error(request, form, document, layer)
+    noun = "Note" if annotation.is_note else "Highlight"
+    if not request.htmx:
+        messages.success(request, f"{noun} saved.")
+        return redirect(f"{document.get_absolute_url()}#p-{annotation.start_key}")
+    return changed(request, annotation, layer, f"{noun} saved on “{_short(annotation.exact)}”.")
+
+
+def _editor_error(request, form, document, layer) -> HttpResponse:
+    message = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    if not request.htmx:
+        return refused(request, message)
+    if request.POST.get("body") is None:
+        # The toolbar's Highlight button has no editor to show errors in: say it in the alert.
+        return refused(request, message)
+    return render(
+        request,
+        "annotations/notes/_editor.html",
+        {
+            "form": form,
+            "document": document,
+            "exact": request.POST.get("exact", "")[:2000],
+            "layer": layer,
+            "action": reverse("annotation_create", kwargs={"slug": document.slug}),
+            "alert": message,
+        },
+        status=400,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def annotation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    annotation = _visible_annotation(request, pk)
+    if not policy.can_edit_annotation(request.user, annotation):
+        raise PermissionDenied("Only its author can edit this note.")
+    layer = request_layer(request)
+    if request.method == "GET":
+        form = AnnotationEditForm(
+            initial={
+                "colour": annotation.colour,
+                "body": annotation.body,
+                "tags": ", ".join(annotation.tags),
+                "visibility": annotation.visibility,
+                "group": annotation.group_id,
+                "version": annotation.version,
+            },
+            user=request.user,
+        )
+        return _render_edit(request, annotation, form, layer)
+    form = AnnotationEditForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _render_edit(request, annotation, form, layer, status=400)
+    data = form.cleaned_data
+    try:
+        annotation = services.annotation_update(
+            annotation_id=annotation.pk,
+            editor=request.user,
+            version=data["version"],
+            body=data["body"],
+            tags=data["tags"],
+            colour=data["colour"],
+            visibility=data["visibility"],
+            group=data["group"],
+        )
+    except AnnotationError as error:
+        form.add_error(None, str(error))
+        status = 409 if isinstance(error, EditConflict) else 400
+        return _render_edit(request, annotation, form, layer, status=status)
+    if not request.htmx:
+        messages.success(request, "Note updated.")
+        return redirect(annotation)
+    annotation = _visible_annotation(request, annotation.pk)
+    return changed(request, annotation, layer, "Note updated.")
+
+
+def _render_edit(request, annotation, form, layer, status=200) -> HttpResponse:
+    message = " ".join(str(e) for e in form.non_field_errors()) if form.errors else ""
+    template = (
+        "annotations/notes/_editor.html"
+        if request.htmx
+        else "annotations/notes/annotation_edit.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "document": annotation.document,
+            "annotation": annotation,
+            "exact": annotation.exact,
+            "layer": layer,
+            "action": reverse("annotation_edit", kwargs={"pk": annotation.pk}),
+            "alert": message,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def annotation_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    annotation = _visible_annotation(request, pk)
+    if not policy.can_delete_annotation(request.user, annotation):
+        raise PermissionDenied("Only its author can delete this note.")
+    annotation = services.annotation_delete(annotation_id=annotation.pk, by=request.user)
+    noun = "Note" if annotation.is_note else "Highlight"
+    if not request.htmx:
+        messages.success(request, f"{noun} deleted.")
+        return redirect(f"{annotation.document.get_absolute_url()}#p-{annotation.start_key}")
+    return changed(request, annotation, request_layer(request), f"{noun} deleted.")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@login_required
+@require_POST
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    """django-markdownx's live preview, through the one renderer and sanitizer."""
+    content = request.POST.get("content", "")
+    if len(content) > settings.ANNOTATION_BODY_MAX_CHARS:
+        return HttpResponse("The note is too long to preview.", status=400)
+    return HttpResponse(render_markdown(content))
+
+
+@login_required
+@require_GET
+def my_notes(request: HttpRequest) -> HttpResponse:
+    form = MyNotesFilter(request.GET or None)
+    notes = (
+        Annotation.objects.filter(author=request.user)
+        .exclude(status=Annotation.Status.DELETED)
+        .select_related("document", "group")
+        .order_by("-created_at", "-id")
+    )
+    if form.is_valid():
+        if form.cleaned_data["document"]:
+            notes = notes.filter(document__slug=form.cleaned_data["document"])
+        if form.cleaned_data["tag"]:
+            try:
+                wanted = services.parse_tags(form.cleaned_data["tag"])
+            except AnnotationError:
+                wanted = [form.cleaned_data["tag"]]
+            notes = notes.filter(tags__contains=wanted[:1])
+        if form.cleaned_data["visibility"]:
+            notes = notes.filter(visibility=form.cleaned_data["visibility"])
+    page = Paginator(notes, MY_NOTES_PAGE_SIZE).get_page(request.GET.get("page"))
+    live = Annotation.objects.filter(author=request.user).exclude(status=Annotation.Status.DELETED)
+    documents = (
+        Document.objects.filter(pk__in=live.values("document_id"))
+        .only("slug", "title")
+        .order_by("title")
+    )
+    # Every tag the reader uses, unnested and deduplicated by PostgreSQL.
+    tags = list(
+        live.annotate(tag=Func(F("tags"), function="unnest"))
+        .values_list("tag", flat=True)
+        .order_by("tag")
+        .distinct()
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "annotations/notes/my_notes.html",
+        {
+            "form": form,
+            "page": page,
+            "documents": documents,
+            "tags": tags,
+            "query": query.urlencode(),
+        },
+    )
