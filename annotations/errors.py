@@ -7,9 +7,20 @@ from __future__ import annotations
 
 
 class Refused(ValueError):
-    """A write refused for its input or its state; nothing was stored."""
+    """A request refused for its input, its state or the policy; nothing was stored.
+
+    `status` is the class's HTTP answer unless the raiser names another (403 where the policy
+    said no); `headers` go with the answer (Retry-After)."""
 
     status = 400
+
+    def __init__(
+        self, message: str = "", *, status: int | None = None, headers: dict | None = None
+    ) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class AnnotationError(Refused):
@@ -17,13 +28,21 @@ class AnnotationError(Refused):
 
 
 class EditConflict(AnnotationError):
-    """The annotation changed since the editor loaded it."""
+    """The annotation changed since the editor loaded it. An API client edits with If-Match,
+    so there it is a failed precondition."""
 
     status = 409
+    api_status = 412
 
 
 class ThreadClosed(AnnotationError):
     """A reply to a locked, hidden or deleted thread."""
+
+
+class NotFound(Refused):
+    """What the request names does not exist, or the viewer may not know that it does."""
+
+    status = 404
 
 
 class GroupError(Refused):
@@ -44,11 +63,9 @@ class RateLimited(Refused):
     status = 429
 
     def __init__(self, action: str, retry_after: int) -> None:
-        super().__init__(action, retry_after)
+        super().__init__(
+            f"You are doing that too often. Please wait {retry_after} seconds and try again.",
+            headers={"Retry-After": str(retry_after)},
+        )
         self.action = action
         self.retry_after = retry_after
-
-    def __str__(self) -> str:
-        return (
-            f"You are doing that too often. Please wait {self.retry_after} seconds and try again."
-        )

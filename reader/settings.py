@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: the first to see a view's exception. Any refused write becomes its HTTP answer.
+    "annotations.http.RefusalMiddleware",
 ]
 
 ROOT_URLCONF = "reader.urls"

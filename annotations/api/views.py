@@ -36,7 +36,8 @@ from annotations import anchoring, jsonld, policy
 from annotations.anchoring import Target
 from annotations.api.auth import ApiAuthError, api_user, auth_error_response
 from annotations.discussions import services as discussion_services
-from annotations.errors import AnnotationError, EditConflict, RateLimited
+from annotations.errors import Refused
+from annotations.http import json_error, mark_api_request
 from annotations.jsonld import JsonLdError, ParsedAnnotation
 from annotations.models import Annotation, Group, Reply
 from annotations.notes import services as note_services
@@ -50,23 +51,19 @@ READ_ALLOW = "GET, HEAD, OPTIONS"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-class ApiError(Exception):
+class ApiError(Refused):
+    """A request the API refuses, with its status (and headers, `Retry_After` for
+    Retry-After): answered in JSON by annotations.http, like every refusal."""
+
     def __init__(self, status: int, message: str, **headers: str) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers
-
-
-def _error(status: int, message: str, **headers: str) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    response["Vary"] = "Accept, Authorization, Cookie"
-    return response
+        names = {name.replace("_", "-"): value for name, value in headers.items()}
+        super().__init__(message, status=status, headers=names)
 
 
 def api_view(allow: str) -> Callable:
     """Authenticates the caller (a token or the session, with CSRF for the session), answers
-    OPTIONS and wrong methods, and turns ApiError, rate limits and bad JSON into JSON errors."""
+    OPTIONS and wrong methods. Refusals (ApiError, rate limits, a service's) are answered in
+    JSON by annotations.http."""
     methods = {method.strip() for method in allow.split(",")}
 
     def decorate(view: Callable) -> Callable:
@@ -74,22 +71,19 @@ def api_view(allow: str) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.method not in methods:
-                return _error(405, f"Allowed: {allow}.", Allow=allow)
+                return json_error(405, f"Allowed: {allow}.", {"Allow": allow})
             if request.method == "OPTIONS":
                 response = HttpResponse(status=204)
                 response["Allow"] = allow
                 if "POST" in methods:
                     response["Accept-Post"] = jsonld.MEDIA_TYPE
                 return response
+            mark_api_request(request)
             try:
                 user = api_user(request)
-                return view(request, user, *args, **kwargs)
             except ApiAuthError as error:
                 return auth_error_response(error)
-            except ApiError as error:
-                return _error(error.status, error.message, **error.headers)
-            except RateLimited as limited:
-                return _error(429, str(limited), Retry_After=str(limited.retry_after))
+            return view(request, user, *args, **kwargs)
 
         return wrapper
 
@@ -343,52 +337,49 @@ def _answered(user, iri: str, links: jsonld.Links) -> tuple[int, int | None]:
 def _create(request: HttpRequest, user, document: Document, links: jsonld.Links) -> HttpResponse:
     _require_login(user)
     parsed = _parse(_read_json(request))
-    try:
-        if parsed.is_reply:
-            annotation_id, parent_id = _answered(user, parsed.reply_to, links)
-            note = Annotation.objects.only("document_id").get(pk=annotation_id)
-            if note.document_id != document.pk:
-                raise ApiError(400, "That annotation is on another document.")
-            reply = discussion_services.reply_create(
-                author=user, annotation_id=annotation_id, body=parsed.body, parent_id=parent_id
+    if parsed.is_reply:
+        annotation_id, parent_id = _answered(user, parsed.reply_to, links)
+        note = Annotation.objects.only("document_id").get(pk=annotation_id)
+        if note.document_id != document.pk:
+            raise ApiError(400, "That annotation is on another document.")
+        reply = discussion_services.reply_create(
+            author=user, annotation_id=annotation_id, body=parsed.body, parent_id=parent_id
+        )
+        reply = _visible_reply(user, reply.pk)
+        data = jsonld.reply_to_jsonld(reply, links=links)
+        location = links.reply(reply.pk)
+    else:
+        visibility = parsed.visibility or Annotation.Visibility.PRIVATE
+        group = _group(user, parsed)
+        selector = parsed.selector
+        if selector is None or (selector.paragraph_key and not selector.exact):
+            annotation = discussion_services.discussion_create(
+                author=user,
+                document=document,
+                paragraph_key=selector.paragraph_key if selector else None,
+                body=parsed.body,
+                tags=parsed.tags,
+                visibility=visibility,
+                group=group,
+                is_question=parsed.is_question,
             )
-            reply = _visible_reply(user, reply.pk)
-            data = jsonld.reply_to_jsonld(reply, links=links)
-            location = links.reply(reply.pk)
         else:
-            visibility = parsed.visibility or Annotation.Visibility.PRIVATE
-            group = _group(user, parsed)
-            selector = parsed.selector
-            if selector is None or (selector.paragraph_key and not selector.exact):
-                annotation = discussion_services.discussion_create(
-                    author=user,
-                    document=document,
-                    paragraph_key=selector.paragraph_key if selector else None,
-                    body=parsed.body,
-                    tags=parsed.tags,
-                    visibility=visibility,
-                    group=group,
-                    is_question=parsed.is_question,
+            annotation = note_services.annotation_create(
+                author=user,
+                document=document,
+                target=_target(document, parsed),
+                colour=parsed.colour or Annotation.Colour.YELLOW,
+                body=parsed.body,
+                tags=parsed.tags,
+                visibility=visibility,
+                group=group,
+            )
+            if parsed.is_question:
+                annotation = discussion_services.question_set(
+                    annotation_id=annotation.pk, by=user, is_question=True
                 )
-            else:
-                annotation = note_services.annotation_create(
-                    author=user,
-                    document=document,
-                    target=_target(document, parsed),
-                    colour=parsed.colour or Annotation.Colour.YELLOW,
-                    body=parsed.body,
-                    tags=parsed.tags,
-                    visibility=visibility,
-                    group=group,
-                )
-                if parsed.is_question:
-                    annotation = discussion_services.question_set(
-                        annotation_id=annotation.pk, by=user, is_question=True
-                    )
-            data = jsonld.annotation_to_jsonld(_visible_note(user, annotation.pk), links=links)
-            location = links.annotation(annotation.pk)
-    except AnnotationError as error:
-        raise ApiError(400, str(error)) from error
+        data = jsonld.annotation_to_jsonld(_visible_note(user, annotation.pk), links=links)
+        location = links.annotation(annotation.pk)
     response = _respond(request, data, allow=ITEM_ALLOW, status=201)
     response["Location"] = location
     return response
@@ -435,25 +426,20 @@ def annotation(request: HttpRequest, user, pk: int) -> HttpResponse:
             raise ApiError(
                 400, "An annotation's target cannot change: delete it and create another."
             )
-        try:
-            note_services.annotation_update(
-                annotation_id=pk,
-                editor=user,
-                version=note.version,
-                body=parsed.body,
-                tags=parsed.tags,
-                colour=parsed.colour or note.colour,
-                visibility=parsed.visibility or note.visibility,
-                group=_group(user, parsed) if parsed.visibility else note.group,
+        note_services.annotation_update(
+            annotation_id=pk,
+            editor=user,
+            version=note.version,
+            body=parsed.body,
+            tags=parsed.tags,
+            colour=parsed.colour or note.colour,
+            visibility=parsed.visibility or note.visibility,
+            group=_group(user, parsed) if parsed.visibility else note.group,
+        )
+        if parsed.is_question != note.is_question and note.kind != Annotation.Kind.SPAN:
+            discussion_services.question_set(
+                annotation_id=pk, by=user, is_question=parsed.is_question
             )
-            if parsed.is_question != note.is_question and note.kind != Annotation.Kind.SPAN:
-                discussion_services.question_set(
-                    annotation_id=pk, by=user, is_question=parsed.is_question
-                )
-        except EditConflict as error:
-            raise ApiError(412, str(error)) from error
-        except AnnotationError as error:
-            raise ApiError(400, str(error)) from error
     data = jsonld.annotation_to_jsonld(_visible_note(user, pk), links=links)
     return _respond(request, data, allow=ITEM_ALLOW)
 
@@ -475,18 +461,13 @@ def reply(request: HttpRequest, user, pk: int) -> HttpResponse:
         _check_precondition(
             request, _current_etag(request, jsonld.reply_to_jsonld(current, links=links))
         )
-        try:
-            if request.method == "DELETE":
-                discussion_services.reply_delete(reply_id=pk, by=user)
-                return HttpResponse(status=204)
-            parsed = _parse(_read_json(request))
-            discussion_services.reply_update(
-                reply_id=pk, editor=user, version=current.version, body=parsed.body
-            )
-        except EditConflict as error:
-            raise ApiError(412, str(error)) from error
-        except AnnotationError as error:
-            raise ApiError(400, str(error)) from error
+        if request.method == "DELETE":
+            discussion_services.reply_delete(reply_id=pk, by=user)
+            return HttpResponse(status=204)
+        parsed = _parse(_read_json(request))
+        discussion_services.reply_update(
+            reply_id=pk, editor=user, version=current.version, body=parsed.body
+        )
     return _respond(
         request, jsonld.reply_to_jsonld(_visible_reply(user, pk), links=links), allow=ITEM_ALLOW
     )

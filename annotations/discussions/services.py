@@ -177,7 +177,7 @@ def reaction_toggle(*, user, annotation_id: int, kind: str) -> bool:
     if annotation is None or not policy.can_view_annotation(user, annotation):
         raise AnnotationError("That note does not exist.")
     if not policy.can_react(user, annotation):
-        raise AnnotationError("You cannot react to this note.")
+        raise AnnotationError("You cannot react to this note.", status=403)
     if kind == Reaction.Kind.SAME_QUESTION and not annotation.is_question:
         raise AnnotationError("Only a question can be asked again.")
     deleted, _ = Reaction.objects.filter(annotation=annotation, user=user, kind=kind).delete()

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotations import policy
 from annotations.discussions import services
 from annotations.discussions.forms import DiscussionForm, FlagForm, ReplyEditForm, ReplyForm
-from annotations.errors import AnnotationError, EditConflict, RateLimited
-from annotations.http import too_fast
+from annotations.errors import AnnotationError
+from annotations.http import refused
 from annotations.models import Annotation, Reaction, Reply
 from annotations.reading.panels import note_panel, note_with_thread, thread_context
 from reader.models import Document, Paragraph
@@ -38,36 +38,22 @@ def _reply(request: HttpRequest, pk: int) -> Reply:
     return reply
 
 
-def _refused(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
-    return render(
-        request,
-        "annotations/_error.html" if request.htmx else "annotations/error.html",
-        {"message": message},
-        status=status,
-    )
-
-
 @login_required
 @require_POST
 def reply_create(request: HttpRequest, pk: int) -> HttpResponse:
     annotation = _annotation(request, pk)
     open_thread = annotation.status == Annotation.Status.ACTIVE and not annotation.locked
     if open_thread and not policy.can_reply(request.user, annotation):
-        return _refused(request, "You cannot reply in this thread.", 403)
+        return refused(request, "You cannot reply in this thread.", 403)
     form = ReplyForm(request.POST)
     if not form.is_valid():
-        return _refused(request, "Write something before posting.")
-    try:
-        reply = services.reply_create(
-            author=request.user,
-            annotation_id=annotation.pk,
-            parent_id=form.cleaned_data["parent"],
-            body=form.cleaned_data["body"],
-        )
-    except RateLimited as limited:
-        return too_fast(request, limited)
-    except AnnotationError as error:
-        return _refused(request, str(error))
+        return refused(request, "Write something before posting.")
+    reply = services.reply_create(
+        author=request.user,
+        annotation_id=annotation.pk,
+        parent_id=form.cleaned_data["parent"],
+        body=form.cleaned_data["body"],
+    )
     message = (
         "Your reply waits for a moderator's approval."
         if reply.status == Annotation.Status.PENDING
@@ -91,17 +77,13 @@ def reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "annotations/discussions/reply_edit.html", context)
     form = ReplyEditForm(request.POST)
     if not form.is_valid():
-        return _refused(request, "Write something before saving.")
-    try:
-        services.reply_update(
-            reply_id=reply.pk,
-            editor=request.user,
-            version=form.cleaned_data["version"],
-            body=form.cleaned_data["body"],
-        )
-    except AnnotationError as error:
-        status = 409 if isinstance(error, EditConflict) else 400
-        return _refused(request, str(error), status)
+        return refused(request, "Write something before saving.")
+    services.reply_update(
+        reply_id=reply.pk,
+        editor=request.user,
+        version=form.cleaned_data["version"],
+        body=form.cleaned_data["body"],
+    )
     if not request.htmx:
         messages.success(request, "Reply updated.")
         return redirect(reply)
@@ -163,10 +145,7 @@ def reply_thread(request: HttpRequest, pk: int) -> HttpResponse:
 def react(request: HttpRequest, pk: int) -> HttpResponse:
     annotation = _annotation(request, pk)
     kind = request.POST.get("kind", "")
-    try:
-        on = services.reaction_toggle(user=request.user, annotation_id=annotation.pk, kind=kind)
-    except AnnotationError as error:
-        return _refused(request, str(error), 403 if "cannot" in str(error) else 400)
+    on = services.reaction_toggle(user=request.user, annotation_id=annotation.pk, kind=kind)
     label = dict(Reaction.Kind.choices).get(kind, kind)
     message = f"{label}: {'added' if on else 'taken back'}."
     if not request.htmx:
@@ -195,13 +174,10 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
     if not policy.can_mark_answer(request.user, annotation):
         raise PermissionDenied("Only the asker or a moderator can choose the answer.")
     raw = request.POST.get("reply", "")
-    try:
-        reply_id = int(raw) if raw else None
-        services.answer_mark(annotation_id=annotation.pk, reply_id=reply_id, by=request.user)
-    except (ValueError, AnnotationError) as error:
-        return _refused(
-            request, str(error) if isinstance(error, AnnotationError) else "Choose a reply."
-        )
+    if raw and not raw.isdigit():
+        return refused(request, "Choose a reply.")
+    reply_id = int(raw) if raw else None
+    services.answer_mark(annotation_id=annotation.pk, reply_id=reply_id, by=request.user)
     if not request.htmx:
         return redirect(annotation)
     return note_panel(request, annotation.pk, "Answer chosen." if reply_id else "Answer cleared.")
@@ -228,8 +204,6 @@ def flag(request: HttpRequest, pk: int, target: str = "annotation") -> HttpRespo
                 reason=form.cleaned_data["reason"],
                 comment=form.cleaned_data["comment"],
             )
-        except RateLimited as limited:
-            return too_fast(request, limited)
         except AnnotationError as error:
             form.add_error(None, str(error))
         else:
@@ -282,8 +256,6 @@ def discussion_new(request: HttpRequest, slug: str) -> HttpResponse:
                 group=data["group"],
                 is_question=data["is_question"],
             )
-        except RateLimited as limited:
-            return too_fast(request, limited)
         except AnnotationError as error:
             form.add_error(None, str(error))
         else:

@@ -88,16 +88,18 @@ def group_leave(*, user, group: Group) -> None:
 @transaction.atomic
 def membership_set_role(*, actor, group: Group, user_id: int, role: str) -> Membership:
     if role not in (Role.MODERATOR, Role.MEMBER):
-        raise GroupError("A member can be made a moderator or a member.")
+        raise GroupError("A member can be made a moderator or a member.", status=403)
     target = (
         Membership.objects.select_for_update(of=("self",))
         .filter(group=group, user_id=user_id)
         .first()
     )
     if target is None:
-        raise GroupError("That person is not in this group.")
+        raise GroupError("That person is not in this group.", status=403)
     if not policy.can_change_role(policy.membership(actor, group), target):
-        raise GroupError("Only the owner can change roles, and the owner's own role stays.")
+        raise GroupError(
+            "Only the owner can change roles, and the owner's own role stays.", status=403
+        )
     target.role = role
     target.save(update_fields=["role"])
     live.publish_membership(user_id=target.user_id, group_id=group.pk)

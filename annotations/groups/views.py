@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotations import errors, policy
+from annotations import policy
 from annotations.errors import GroupError
 from annotations.groups import services
 from annotations.groups.forms import GroupForm, InviteForm
@@ -147,12 +147,9 @@ def group_join(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def group_member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     group, _ = _group_for_member(request, slug)
-    try:
-        target = services.membership_set_role(
-            actor=request.user, group=group, user_id=user_id, role=request.POST.get("role", "")
-        )
-    except GroupError as error:
-        raise PermissionDenied(str(error)) from error
+    target = services.membership_set_role(
+        actor=request.user, group=group, user_id=user_id, role=request.POST.get("role", "")
+    )
     messages.success(
         request, f"{target.user.username} is now a {target.get_role_display().lower()}."
     )
@@ -163,10 +160,7 @@ def group_member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResp
 @require_POST
 def group_member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     group, _ = _group_for_member(request, slug)
-    try:
-        moderation.remove_member(moderator=request.user, group=group, user_id=user_id)
-    except errors.ModerationError as error:
-        raise PermissionDenied(str(error)) from error
+    moderation.remove_member(moderator=request.user, group=group, user_id=user_id)
     messages.success(request, "Removed from the group.")
     return redirect(group)
 

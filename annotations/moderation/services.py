@@ -64,7 +64,8 @@ def item(*, annotation_id: int | None = None, reply_id: int | None = None) -> It
 def _require(moderator, target: Item) -> None:
     if not policy.can_moderate(moderator, target.annotation):
         raise ModerationError(
-            "Only this group's moderators (or site staff, for public notes) can do that."
+            "Only this group's moderators (or site staff, for public notes) can do that.",
+            status=403,
         )
 
 
@@ -229,9 +230,11 @@ def _member_target(moderator, group: Group, user_id: int) -> Membership:
         .first()
     )
     if target is None:
-        raise ModerationError("That person is not in this group.")
+        raise ModerationError("That person is not in this group.", status=403)
     if not policy.can_remove_member(policy.membership(moderator, group), target):
-        raise ModerationError("You cannot remove that person (the owner, or a fellow moderator).")
+        raise ModerationError(
+            "You cannot remove that person (the owner, or a fellow moderator).", status=403
+        )
     return target
 
 
@@ -274,10 +277,10 @@ def ban(*, moderator, group: Group, user_id: int, reason: str = "") -> Ban:
 @transaction.atomic
 def unban(*, moderator, group: Group, user_id: int) -> None:
     if not policy.moderates_group(moderator, group):
-        raise ModerationError("Only this group's moderators can lift a ban.")
+        raise ModerationError("Only this group's moderators can lift a ban.", status=403)
     deleted, _ = Ban.objects.filter(group=group, user_id=user_id).delete()
     if not deleted:
-        raise ModerationError("That person is not banned.")
+        raise ModerationError("That person is not banned.", status=403)
     ModerationAction.objects.create(
         moderator=moderator,
         group=group,
@@ -291,7 +294,7 @@ def unban(*, moderator, group: Group, user_id: int) -> None:
 @transaction.atomic
 def set_pre_moderation(*, moderator, group: Group, on: bool) -> Group:
     if not policy.can_set_pre_moderation(moderator, group):
-        raise ModerationError("Only this group's moderators can change pre-moderation.")
+        raise ModerationError("Only this group's moderators can change pre-moderation.", status=403)
     group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
     if group.pre_moderation == on:
         return group

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotations import policy
 from annotations.errors import ModerationError
+from annotations.http import refused, safe_next
 from annotations.models import Group, ModerationAction
 from annotations.moderation import services
 
@@ -124,10 +125,7 @@ def act(request: HttpRequest) -> HttpResponse:
             "unlock": "Thread unlocked.",
         }[name]
         messages.success(request, status_message)
-    back = request.POST.get("next", "")
-    if back.startswith("/") and not back.startswith("//"):
-        return redirect(back)
-    return redirect(target.annotation)
+    return redirect(safe_next(request, target.annotation.get_absolute_url()))
 
 
 @login_required
@@ -138,24 +136,17 @@ def member_act(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     if not policy.is_member(request.user, group):
         raise Http404("No such group.")
     name, reason = request.POST.get("act", ""), request.POST.get("reason", "").strip()
-    try:
-        if name == "remove":
-            services.remove_member(
-                moderator=request.user, group=group, user_id=user_id, reason=reason
-            )
-            messages.success(request, "Removed from the group.")
-        elif name == "ban":
-            services.ban(moderator=request.user, group=group, user_id=user_id, reason=reason)
-            messages.success(request, "Banned: they cannot rejoin with an invite link.")
-        elif name == "unban":
-            services.unban(moderator=request.user, group=group, user_id=user_id)
-            messages.success(request, "The ban is lifted.")
-        else:
-            return render(
-                request, "annotations/error.html", {"message": "Unknown act."}, status=400
-            )
-    except ModerationError as error:
-        raise PermissionDenied(str(error)) from error
+    if name == "remove":
+        services.remove_member(moderator=request.user, group=group, user_id=user_id, reason=reason)
+        messages.success(request, "Removed from the group.")
+    elif name == "ban":
+        services.ban(moderator=request.user, group=group, user_id=user_id, reason=reason)
+        messages.success(request, "Banned: they cannot rejoin with an invite link.")
+    elif name == "unban":
+        services.unban(moderator=request.user, group=group, user_id=user_id)
+        messages.success(request, "The ban is lifted.")
+    else:
+        return refused(request, "Unknown act.")
     return redirect(group)
 
 
@@ -166,9 +157,6 @@ def pre_moderation(request: HttpRequest, slug: str) -> HttpResponse:
     if not policy.is_member(request.user, group):
         raise Http404("No such group.")
     on = request.POST.get("on") == "1"
-    try:
-        services.set_pre_moderation(moderator=request.user, group=group, on=on)
-    except ModerationError as error:
-        raise PermissionDenied(str(error)) from error
+    services.set_pre_moderation(moderator=request.user, group=group, on=on)
     messages.success(request, "Pre-moderation is " + ("on." if on else "off."))
     return redirect(group)

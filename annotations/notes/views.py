@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations import policy
 from annotations.anchoring import Target
-from annotations.errors import AnnotationError, EditConflict, RateLimited
-from annotations.http import refused, request_layer, too_fast
+from annotations.errors import AnnotationError
+from annotations.http import refused, request_layer
 from annotations.models import Annotation, Group
 from annotations.notes import services
 from annotations.notes.forms import AnnotationCreateForm, AnnotationEditForm, MyNotesFilter
@@ -120,11 +120,9 @@ def annotation_create(request: HttpRequest, slug: str) -> HttpResponse:
             visibility=data["visibility"],
             group=data["group"],
         )
-    except RateLimited as limited:
-        return too_fast(request, limited)
     except AnnotationError as error:
         form.add_error(None, str(error))
-        return _editor_error(request, form, document, layer)
+        return _editor_error(request, form, document, layer, status=error.status)
     noun = "Note" if annotation.is_note else "Highlight"
     if not request.htmx:
         messages.success(request, f"{noun} saved.")
@@ -132,13 +130,13 @@ def annotation_create(request: HttpRequest, slug: str) -> HttpResponse:
     return changed(request, annotation, layer, f"{noun} saved on “{_short(annotation.exact)}”.")
 
 
-def _editor_error(request, form, document, layer) -> HttpResponse:
+def _editor_error(request, form, document, layer, status: int = 400) -> HttpResponse:
     message = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if not request.htmx:
-        return refused(request, message)
+        return refused(request, message, status)
     if request.POST.get("body") is None:
         # The toolbar's Highlight button has no editor to show errors in: say it in the alert.
-        return refused(request, message)
+        return refused(request, message, status)
     return render(
         request,
         "annotations/notes/_editor.html",
@@ -150,7 +148,7 @@ def _editor_error(request, form, document, layer) -> HttpResponse:
             "action": reverse("annotation_create", kwargs={"slug": document.slug}),
             "alert": message,
         },
-        status=400,
+        status=status,
     )
 
 
@@ -191,8 +189,7 @@ def annotation_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except AnnotationError as error:
         form.add_error(None, str(error))
-        status = 409 if isinstance(error, EditConflict) else 400
-        return _render_edit(request, annotation, form, layer, status=status)
+        return _render_edit(request, annotation, form, layer, status=error.status)
     if not request.htmx:
         messages.success(request, "Note updated.")
         return redirect(annotation)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations import policy
 from annotations.anchoring import Target
-from annotations.errors import AnnotationError, RateLimited
+from annotations.errors import AnnotationError, Refused
 from annotations.models import Annotation, Group
 from annotations.notes.forms import AnnotationCreateForm
 from annotations.transfer import exporting, importing
@@ -114,12 +114,9 @@ def import_annotations(request: HttpRequest, slug: str) -> HttpResponse:
                     visibility=form.cleaned_data["visibility"],
                     group=form.cleaned_data["group"],
                 )
-            except RateLimited as limited:
-                form.add_error(None, str(limited))
-                status = 429
-            except AnnotationError as error:
+            except Refused as error:  # shown in the form, with the refusal's status
                 form.add_error(None, str(error))
-                status = 400
+                status = error.status
         else:
             status = 400
     return render(
