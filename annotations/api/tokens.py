@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -17,6 +18,9 @@ from django.utils import timezone
 
 from annotations.errors import TokenError
 from annotations.models import ApiToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 TOKEN_PREFIX = "mga_"  # noqa: S105 (a marker that says what a string is, not a secret)
 MAX_LIVE_TOKENS = 20
@@ -33,7 +37,7 @@ def hash_token(raw: str) -> str:
 
 
 @transaction.atomic
-def token_create(*, user, name: str) -> tuple[ApiToken, str]:
+def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for `user`. Returns it with its plaintext, which is never available again."""
     name = (name or "").strip()
     if not name:
@@ -55,7 +59,7 @@ def token_create(*, user, name: str) -> tuple[ApiToken, str]:
 
 
 @transaction.atomic
-def token_revoke(*, user, token_id: int) -> ApiToken:
+def token_revoke(*, user: User, token_id: int) -> ApiToken:
     """Revoke one of `user`'s tokens. Revoking it again changes nothing. Someone else's token
     raises ApiToken.DoesNotExist, exactly like a token that does not exist."""
     token = ApiToken.objects.select_for_update().get(pk=token_id, user_id=user.pk)

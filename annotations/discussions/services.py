@@ -4,6 +4,8 @@ validated; a refused write stores nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -23,6 +25,9 @@ from annotations.notifications import services as notifications
 from annotations.rendering import render_markdown
 from reader.models import Document, Paragraph
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 Visibility = Annotation.Visibility
 
 
@@ -36,7 +41,7 @@ def _check_reply_body(body: str) -> str:
 @transaction.atomic
 def discussion_create(
     *,
-    author,
+    author: User,
     document: Document,
     paragraph_key: str | None,
     body: str,
@@ -87,12 +92,14 @@ def discussion_create(
     annotation.full_clean()
     annotation.save()
     live.publish(change="created", annotation=annotation)
-    notifications.notify_mentions(body=body, actor=author, annotation=annotation, reply=None)
+    notifications.mentions_notify(body=body, actor=author, annotation=annotation, reply=None)
     return annotation
 
 
 @transaction.atomic
-def reply_create(*, author, annotation_id: int, body: str, parent_id: int | None = None) -> Reply:
+def reply_create(
+    *, author: User, annotation_id: int, body: str, parent_id: int | None = None
+) -> Reply:
     annotation = (
         Annotation.objects.select_for_update(of=("self",))
         .select_related("group", "document", "author")
@@ -129,12 +136,12 @@ def reply_create(*, author, annotation_id: int, body: str, parent_id: int | None
     reply.save()
     live.publish(change="reply", annotation=annotation, reply=reply)
     if reply.status == Annotation.Status.ACTIVE:
-        notifications.notify_reply(reply, annotation, parent)
+        notifications.reply_notify(reply=reply, annotation=annotation, parent=parent)
     return reply
 
 
 @transaction.atomic
-def reply_update(*, reply_id: int, editor, version: int, body: str) -> Reply:
+def reply_update(*, reply_id: int, editor: User, version: int, body: str) -> Reply:
     reply = Reply.objects.select_for_update(of=("self",)).filter(pk=reply_id).first()
     if reply is None or not policy.can_edit_reply(editor, reply):
         raise AnnotationError("Only its author can edit this reply.")
@@ -151,7 +158,7 @@ def reply_update(*, reply_id: int, editor, version: int, body: str) -> Reply:
 
 
 @transaction.atomic
-def reply_delete(*, reply_id: int, by) -> Reply:
+def reply_delete(*, reply_id: int, by: User) -> Reply:
     """The author deletes a reply. One with answers stays as a "[deleted]" placeholder so the
     thread still reads; its text is gone either way."""
     reply = Reply.objects.select_for_update(of=("self",)).filter(pk=reply_id).first()
@@ -168,7 +175,7 @@ def reply_delete(*, reply_id: int, by) -> Reply:
 
 
 @transaction.atomic
-def reaction_toggle(*, user, annotation_id: int, kind: str) -> bool:
+def reaction_toggle(*, user: User, annotation_id: int, kind: str) -> bool:
     """Add the reaction, or take it back if it was there. Returns whether it is now on. The
     unique constraint, not this check, is what stops a double count under concurrency."""
     if kind not in Reaction.Kind.values:
@@ -192,7 +199,7 @@ def reaction_toggle(*, user, annotation_id: int, kind: str) -> bool:
 
 
 @transaction.atomic
-def question_set(*, annotation_id: int, by, is_question: bool) -> Annotation:
+def question_set(*, annotation_id: int, by: User, is_question: bool) -> Annotation:
     annotation = Annotation.objects.select_for_update(of=("self",)).get(pk=annotation_id)
     if not policy.can_mark_question(by, annotation):
         raise AnnotationError("Only its author can mark a note as a question.")
@@ -204,7 +211,7 @@ def question_set(*, annotation_id: int, by, is_question: bool) -> Annotation:
 
 
 @transaction.atomic
-def answer_mark(*, annotation_id: int, reply_id: int | None, by) -> Annotation:
+def answer_mark(*, annotation_id: int, reply_id: int | None, by: User) -> Annotation:
     """The asker or a moderator marks one reply as the answer (None: no answer)."""
     annotation = (
         Annotation.objects.select_for_update(of=("self",))
@@ -228,7 +235,7 @@ def answer_mark(*, annotation_id: int, reply_id: int | None, by) -> Annotation:
     annotation.save(update_fields=["answer", "updated_at"])
     if reply is not None:
         title = annotation.document.title
-        notifications.notify(
+        notifications.notification_create(
             recipient=reply.author,
             kind=Notification.Kind.ANSWER,
             actor=by,
@@ -237,7 +244,7 @@ def answer_mark(*, annotation_id: int, reply_id: int | None, by) -> Annotation:
             message=f"Your reply was chosen as the answer to a question on “{title}”.",
         )
         if by.pk != annotation.author_id:
-            notifications.notify(
+            notifications.notification_create(
                 recipient=annotation.author,
                 kind=Notification.Kind.ANSWER,
                 actor=by,
@@ -251,7 +258,7 @@ def answer_mark(*, annotation_id: int, reply_id: int | None, by) -> Annotation:
 @transaction.atomic
 def flag_create(
     *,
-    flagger,
+    flagger: User,
     annotation_id: int | None = None,
     reply_id: int | None = None,
     reason: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -16,11 +17,14 @@ from annotations.models import (
     Membership,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 Role = Membership.Role
 
 
 @transaction.atomic
-def group_create(*, owner, name: str, description: str = "") -> Group:
+def group_create(*, owner: User, name: str, description: str = "") -> Group:
     name = name.strip()
     if not name:
         raise GroupError("Give the group a name.")
@@ -37,7 +41,7 @@ def group_create(*, owner, name: str, description: str = "") -> Group:
 
 
 @transaction.atomic
-def group_renew_invite(*, group: Group, by, expires_in_days: int | None) -> Group:
+def group_renew_invite(*, group: Group, by: User, expires_in_days: int | None) -> Group:
     if not policy.can_manage_members(by, group):
         raise GroupError("Only the group's owner can renew its invite link.")
     if expires_in_days is not None and not 1 <= expires_in_days <= 365:
@@ -55,7 +59,7 @@ def invite_is_valid(group: Group) -> bool:
 
 
 @transaction.atomic
-def group_join(*, user, token: str) -> Membership:
+def group_join(*, user: User, token: str) -> Membership:
     group = Group.objects.filter(invite_token=token).first()
     if group is None or not invite_is_valid(group):
         raise GroupError("This invite link is not valid any more. Ask the group for a new one.")
@@ -73,7 +77,7 @@ def group_join(*, user, token: str) -> Membership:
 
 
 @transaction.atomic
-def group_leave(*, user, group: Group) -> None:
+def group_leave(*, user: User, group: Group) -> None:
     member = (
         Membership.objects.select_for_update(of=("self",)).filter(user=user, group=group).first()
     )
@@ -86,7 +90,7 @@ def group_leave(*, user, group: Group) -> None:
 
 
 @transaction.atomic
-def membership_set_role(*, actor, group: Group, user_id: int, role: str) -> Membership:
+def membership_set_role(*, actor: User, group: Group, user_id: int, role: str) -> Membership:
     if role not in (Role.MODERATOR, Role.MEMBER):
         raise GroupError("A member can be made a moderator or a member.", status=403)
     target = (

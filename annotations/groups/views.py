@@ -12,13 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations import policy
 from annotations.errors import GroupError
-from annotations.groups import services
+from annotations.groups import queries, services
 from annotations.groups.forms import GroupForm, InviteForm
-from annotations.models import Annotation, Group, Membership
+from annotations.models import Group, Membership
 from annotations.moderation import services as moderation
-from reader.models import Document
-
-Visibility = Annotation.Visibility
 
 
 @login_required
@@ -62,17 +59,9 @@ def _group_for_member(request: HttpRequest, slug: str) -> tuple[Group, Membershi
 @require_GET
 def group_detail(request: HttpRequest, slug: str) -> HttpResponse:
     group, member = _group_for_member(request, slug)
-    members = group.memberships.select_related("user").order_by("joined_at")
-    group_notes = Annotation.objects.visible_to(request.user).filter(
-        group=group, visibility=Visibility.GROUP
-    )
-    recent = group_notes.select_related("author", "document").order_by("-created_at")[:20]
-    documents = (
-        Document.objects.filter(annotations__in=group_notes)
-        .distinct()
-        .only("slug", "title", "author")
-        .order_by("title")
-    )
+    members = queries.members_of(group)
+    recent = queries.recent_group_notes(request.user, group)
+    documents = queries.documents_of_group(request.user, group)
     invite_url = request.build_absolute_uri(
         reverse("group_join", kwargs={"token": group.invite_token})
     )
@@ -160,7 +149,7 @@ def group_member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResp
 @require_POST
 def group_member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     group, _ = _group_for_member(request, slug)
-    moderation.remove_member(moderator=request.user, group=group, user_id=user_id)
+    moderation.member_remove(moderator=request.user, group=group, user_id=user_id)
     messages.success(request, "Removed from the group.")
     return redirect(group)
 

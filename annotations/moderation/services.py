@@ -6,10 +6,9 @@ hiding is a status; the author keeps seeing their content, marked, with the reas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import transaction
-from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from annotations import policy
@@ -26,6 +25,9 @@ from annotations.models import (
     Reply,
 )
 from annotations.notifications import services as notifications
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 Act = ModerationAction.Act
 Status = Annotation.Status
@@ -47,7 +49,7 @@ class Item:
         return self.annotation.group if self.annotation.visibility == "group" else None
 
 
-def item(*, annotation_id: int | None = None, reply_id: int | None = None) -> Item | None:
+def item_find(*, annotation_id: int | None = None, reply_id: int | None = None) -> Item | None:
     if reply_id is not None:
         reply = (
             Reply.objects.select_related("annotation__group", "author").filter(pk=reply_id).first()
@@ -61,7 +63,7 @@ def item(*, annotation_id: int | None = None, reply_id: int | None = None) -> It
     return Item(annotation) if annotation else None
 
 
-def _require(moderator, target: Item) -> None:
+def _require(moderator: User, target: Item) -> None:
     if not policy.can_moderate(moderator, target.annotation):
         raise ModerationError(
             "Only this group's moderators (or site staff, for public notes) can do that.",
@@ -70,7 +72,7 @@ def _require(moderator, target: Item) -> None:
 
 
 def _log(
-    moderator,
+    moderator: User,
     act: str,
     target: Item | None = None,
     *,
@@ -103,8 +105,8 @@ def _resolve_flags(target: Item) -> int:
     return flags.update(resolved_at=timezone.now())
 
 
-def _tell_author(moderator, target: Item, message: str) -> None:
-    notifications.notify(
+def _tell_author(moderator: User, target: Item, message: str) -> None:
+    notifications.notification_create(
         recipient=target.content.author,
         kind=Notification.Kind.MODERATION,
         actor=moderator,
@@ -114,7 +116,9 @@ def _tell_author(moderator, target: Item, message: str) -> None:
     )
 
 
-def _set_status(moderator, target: Item, act: str, new: str, reason: str, *, allowed_from) -> Item:
+def _set_status(
+    moderator: User, target: Item, act: str, new: str, reason: str, *, allowed_from
+) -> Item:
     _require(moderator, target)
     content = type(target.content).objects.select_for_update(of=("self",)).get(pk=target.content.pk)
     old = content.status
@@ -139,7 +143,7 @@ def _set_status(moderator, target: Item, act: str, new: str, reason: str, *, all
 
 
 @transaction.atomic
-def hide(*, moderator, target: Item, reason: str) -> Item:
+def item_hide(*, moderator: User, target: Item, reason: str) -> Item:
     reason = reason.strip()
     if not reason:
         raise ModerationError("Say why it is hidden: the author will see the reason.")
@@ -157,7 +161,7 @@ def hide(*, moderator, target: Item, reason: str) -> Item:
 
 
 @transaction.atomic
-def unhide(*, moderator, target: Item, reason: str = "") -> Item:
+def item_unhide(*, moderator: User, target: Item, reason: str = "") -> Item:
     target = _set_status(
         moderator, target, Act.UNHIDE, Status.ACTIVE, reason, allowed_from=(Status.HIDDEN,)
     )
@@ -166,19 +170,21 @@ def unhide(*, moderator, target: Item, reason: str = "") -> Item:
 
 
 @transaction.atomic
-def approve(*, moderator, target: Item) -> Item:
+def item_approve(*, moderator: User, target: Item) -> Item:
     target = _set_status(
         moderator, target, Act.APPROVE, Status.ACTIVE, "", allowed_from=(Status.PENDING,)
     )
     _tell_author(moderator, target, "A moderator approved your contribution.")
     if target.reply is not None:
         # Now that others may see it, the thread hears of it as of any new reply.
-        notifications.notify_reply(target.reply, target.annotation, target.reply.parent)
+        notifications.reply_notify(
+            reply=target.reply, annotation=target.annotation, parent=target.reply.parent
+        )
     return target
 
 
 @transaction.atomic
-def reject(*, moderator, target: Item, reason: str = "") -> Item:
+def item_reject(*, moderator: User, target: Item, reason: str = "") -> Item:
     """A pending contribution not approved: it stays hidden, its author sees why."""
     reason = reason.strip() or "Not approved by a moderator."
     target = _set_status(
@@ -189,7 +195,7 @@ def reject(*, moderator, target: Item, reason: str = "") -> Item:
 
 
 @transaction.atomic
-def dismiss_flags(*, moderator, target: Item, reason: str = "") -> int:
+def flags_dismiss(*, moderator: User, target: Item, reason: str = "") -> int:
     _require(moderator, target)
     count = _resolve_flags(target)
     if not count:
@@ -199,8 +205,10 @@ def dismiss_flags(*, moderator, target: Item, reason: str = "") -> int:
 
 
 @transaction.atomic
-def set_locked(*, moderator, annotation_id: int, locked: bool, reason: str = "") -> Annotation:
-    target = item(annotation_id=annotation_id)
+def thread_set_locked(
+    *, moderator: User, annotation_id: int, locked: bool, reason: str = ""
+) -> Annotation:
+    target = item_find(annotation_id=annotation_id)
     if target is None:
         raise ModerationError("No such note.")
     _require(moderator, target)
@@ -222,7 +230,7 @@ def set_locked(*, moderator, annotation_id: int, locked: bool, reason: str = "")
     return annotation
 
 
-def _member_target(moderator, group: Group, user_id: int) -> Membership:
+def _member_target(moderator: User, group: Group, user_id: int) -> Membership:
     target = (
         Membership.objects.select_for_update(of=("self",))
         .select_related("user")
@@ -239,7 +247,7 @@ def _member_target(moderator, group: Group, user_id: int) -> Membership:
 
 
 @transaction.atomic
-def remove_member(*, moderator, group: Group, user_id: int, reason: str = "") -> None:
+def member_remove(*, moderator: User, group: Group, user_id: int, reason: str = "") -> None:
     target = _member_target(moderator, group, user_id)
     target.delete()
     live.publish_membership(user_id=user_id, group_id=group.pk)
@@ -255,7 +263,7 @@ def remove_member(*, moderator, group: Group, user_id: int, reason: str = "") ->
 
 
 @transaction.atomic
-def ban(*, moderator, group: Group, user_id: int, reason: str = "") -> Ban:
+def member_ban(*, moderator: User, group: Group, user_id: int, reason: str = "") -> Ban:
     target = _member_target(moderator, group, user_id)
     target.delete()
     live.publish_membership(user_id=user_id, group_id=group.pk)
@@ -275,7 +283,7 @@ def ban(*, moderator, group: Group, user_id: int, reason: str = "") -> Ban:
 
 
 @transaction.atomic
-def unban(*, moderator, group: Group, user_id: int) -> None:
+def member_unban(*, moderator: User, group: Group, user_id: int) -> None:
     if not policy.moderates_group(moderator, group):
         raise ModerationError("Only this group's moderators can lift a ban.", status=403)
     deleted, _ = Ban.objects.filter(group=group, user_id=user_id).delete()
@@ -292,7 +300,7 @@ def unban(*, moderator, group: Group, user_id: int) -> None:
 
 
 @transaction.atomic
-def set_pre_moderation(*, moderator, group: Group, on: bool) -> Group:
+def group_set_pre_moderation(*, moderator: User, group: Group, on: bool) -> Group:
     if not policy.can_set_pre_moderation(moderator, group):
         raise ModerationError("Only this group's moderators can change pre-moderation.", status=403)
     group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
@@ -308,62 +316,3 @@ def set_pre_moderation(*, moderator, group: Group, on: bool) -> Group:
         new="on" if on else "off",
     )
     return group
-
-
-# The queue -----------------------------------------------------------------------------------
-
-
-def open_flags(group: Group | None):
-    """Flagged items of a group (or of public content, for staff) with their flag count and
-    reasons, oldest unresolved first: one row per item, ready to paginate."""
-    scope = Q(group=group) if group is not None else Q(group__isnull=True)
-    return (
-        Flag.objects.filter(scope, resolved_at__isnull=True)
-        .values("annotation_id", "reply_id")
-        .annotate(
-            flags=Count("id"),
-            first_flagged=Min("created_at"),
-            reasons=ArrayAgg("reason", distinct=True),
-            comments=ArrayAgg("comment", filter=~Q(comment="")),
-        )
-        .order_by("first_flagged", "annotation_id", "reply_id")
-    )
-
-
-def attach_items(rows: list[dict]) -> list[dict]:
-    """Fetch the flagged notes and replies of a queue page: two queries whatever its size."""
-    annotation_ids = [r["annotation_id"] for r in rows if r["annotation_id"]]
-    reply_ids = [r["reply_id"] for r in rows if r["reply_id"]]
-    annotations = Annotation.objects.select_related("author", "document", "group").in_bulk(
-        annotation_ids
-    )
-    replies = Reply.objects.select_related(
-        "author", "annotation__document", "annotation__group"
-    ).in_bulk(reply_ids)
-    labels = dict(Flag.Reason.choices)
-    for row in rows:
-        row["reasons"] = [labels.get(reason, reason) for reason in row["reasons"]]
-        row["reply"] = replies.get(row["reply_id"])
-        row["annotation"] = (
-            row["reply"].annotation if row["reply"] else annotations.get(row["annotation_id"])
-        )
-    return rows
-
-
-def pending(group: Group | None, limit: int = 50):
-    """Contributions waiting for approval in a pre-moderated group."""
-    if group is None:
-        return [], []
-    notes = (
-        Annotation.objects.filter(group=group, status=Status.PENDING)
-        .select_related("author", "document")
-        .order_by("created_at")[:limit]
-    )
-    replies = (
-        Reply.objects.filter(
-            annotation__group=group, annotation__visibility="group", status=Status.PENDING
-        )
-        .select_related("author", "annotation__document")
-        .order_by("created_at")[:limit]
-    )
-    return list(notes), list(replies)

@@ -14,7 +14,7 @@ from annotations import policy
 from annotations.errors import ModerationError
 from annotations.http import refused, safe_next
 from annotations.models import Group, ModerationAction
-from annotations.moderation import services
+from annotations.moderation import queries, services
 
 QUEUE_PAGE_SIZE = 25
 LOG_PAGE_SIZE = 50
@@ -33,9 +33,9 @@ def _scope(request: HttpRequest, slug: str | None) -> Group | None:
 @require_GET
 def queue(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     group = _scope(request, slug)
-    page = Paginator(services.open_flags(group), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = services.attach_items(list(page.object_list))
-    pending_notes, pending_replies = services.pending(group)
+    page = Paginator(queries.open_flags(group), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = queries.attach_items(list(page.object_list))
+    pending_notes, pending_replies = queries.pending(group)
     return render(
         request,
         "annotations/moderation/queue.html",
@@ -82,7 +82,7 @@ def act(request: HttpRequest) -> HttpResponse:
             {"message": "Choose an act and one item."},
             status=400,
         )
-    target = services.item(annotation_id=annotation_id, reply_id=reply_id)
+    target = services.item_find(annotation_id=annotation_id, reply_id=reply_id)
     # What the moderator may not see does not exist for them.
     if target is None or not policy.can_view_annotation(request.user, target.annotation):
         raise Http404("No such item.")
@@ -94,18 +94,18 @@ def act(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only this group's moderators (or site staff) can do that.")
     try:
         if name == "hide":
-            services.hide(moderator=request.user, target=target, reason=reason)
+            services.item_hide(moderator=request.user, target=target, reason=reason)
         elif name == "reject":
-            services.reject(moderator=request.user, target=target, reason=reason)
+            services.item_reject(moderator=request.user, target=target, reason=reason)
 
         elif name == "unhide":
-            services.unhide(moderator=request.user, target=target, reason=reason)
+            services.item_unhide(moderator=request.user, target=target, reason=reason)
         elif name == "dismiss":
-            services.dismiss_flags(moderator=request.user, target=target, reason=reason)
+            services.flags_dismiss(moderator=request.user, target=target, reason=reason)
         elif name == "approve":
-            services.approve(moderator=request.user, target=target)
+            services.item_approve(moderator=request.user, target=target)
         else:
-            services.set_locked(
+            services.thread_set_locked(
                 moderator=request.user,
                 annotation_id=target.annotation.pk,
                 locked=name == "lock",
@@ -137,13 +137,13 @@ def member_act(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
         raise Http404("No such group.")
     name, reason = request.POST.get("act", ""), request.POST.get("reason", "").strip()
     if name == "remove":
-        services.remove_member(moderator=request.user, group=group, user_id=user_id, reason=reason)
+        services.member_remove(moderator=request.user, group=group, user_id=user_id, reason=reason)
         messages.success(request, "Removed from the group.")
     elif name == "ban":
-        services.ban(moderator=request.user, group=group, user_id=user_id, reason=reason)
+        services.member_ban(moderator=request.user, group=group, user_id=user_id, reason=reason)
         messages.success(request, "Banned: they cannot rejoin with an invite link.")
     elif name == "unban":
-        services.unban(moderator=request.user, group=group, user_id=user_id)
+        services.member_unban(moderator=request.user, group=group, user_id=user_id)
         messages.success(request, "The ban is lifted.")
     else:
         return refused(request, "Unknown act.")
@@ -157,6 +157,6 @@ def pre_moderation(request: HttpRequest, slug: str) -> HttpResponse:
     if not policy.is_member(request.user, group):
         raise Http404("No such group.")
     on = request.POST.get("on") == "1"
-    services.set_pre_moderation(moderator=request.user, group=group, on=on)
+    services.group_set_pre_moderation(moderator=request.user, group=group, on=on)
     messages.success(request, "Pre-moderation is " + ("on." if on else "off."))
     return redirect(group)

@@ -8,6 +8,7 @@ something the policy would not allow.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +25,9 @@ from annotations.models import (
 from annotations.notifications import services as notifications
 from annotations.rendering import render_markdown
 from reader.models import Document, Paragraph
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 Visibility = Annotation.Visibility
 Role = Membership.Role
@@ -66,7 +70,7 @@ def check_colour(colour: str) -> str:
     return colour
 
 
-def check_audience(author, visibility: str, group: Group | None) -> Group | None:
+def check_audience(author: User, visibility: str, group: Group | None) -> Group | None:
     if visibility not in Visibility.values:
         raise AnnotationError(
             f"Unknown visibility {visibility!r}: choose only me, a group, or public."
@@ -106,7 +110,7 @@ def paragraph_texts(revision_id: int, keys: set[str]) -> tuple[dict[str, Paragra
     return texts, by_position
 
 
-def initial_status(author, annotation_group: Group | None) -> str:
+def initial_status(author: User, annotation_group: Group | None) -> str:
     """Active, or waiting for a moderator in a pre-moderated group."""
     if policy.needs_approval(author, annotation_group):
         return Annotation.Status.PENDING
@@ -116,7 +120,7 @@ def initial_status(author, annotation_group: Group | None) -> str:
 @transaction.atomic
 def annotation_create(
     *,
-    author,
+    author: User,
     document: Document,
     target: Target,
     colour: str = Annotation.Colour.YELLOW,
@@ -157,7 +161,7 @@ def annotation_create(
     annotation.save()
     live.publish(change="created", annotation=annotation)
     if body:
-        notifications.notify_mentions(body=body, actor=author, annotation=annotation, reply=None)
+        notifications.mentions_notify(body=body, actor=author, annotation=annotation, reply=None)
     return annotation
 
 
@@ -165,7 +169,7 @@ def annotation_create(
 def annotation_update(
     *,
     annotation_id: int,
-    editor,
+    editor: User,
     version: int,
     body: str,
     tags: str | list[str],
@@ -198,7 +202,7 @@ def annotation_update(
 
 
 @transaction.atomic
-def annotation_delete(*, annotation_id: int, by) -> Annotation:
+def annotation_delete(*, annotation_id: int, by: User) -> Annotation:
     annotation = Annotation.objects.select_for_update(of=("self",)).get(pk=annotation_id)
     if not policy.can_delete_annotation(by, annotation):
         raise AnnotationError("Only its author can delete this note.")

@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F, Func
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +23,7 @@ from annotations.anchoring import Target
 from annotations.errors import AnnotationError
 from annotations.http import refused, request_layer
 from annotations.models import Annotation, Group
-from annotations.notes import services
+from annotations.notes import queries, services
 from annotations.notes.forms import AnnotationCreateForm, AnnotationEditForm, MyNotesFilter
 from annotations.reading.panels import changed, note_panel
 from annotations.rendering import render_markdown
@@ -43,22 +42,6 @@ def _visible_annotation(request: HttpRequest, pk: int) -> Annotation:
     )
 
 
-def _last_audience(user) -> dict:
-    """The visibility (and group) of the reader's latest note: the editor's default."""
-    last = (
-        Annotation.objects.filter(author=user)
-        .exclude(status=Annotation.Status.DELETED)
-        .order_by("-created_at")
-        .values("visibility", "group_id")
-        .first()
-    )
-    if not last:
-        return {"visibility": Visibility.PRIVATE}
-    if last["group_id"] is not None and last["group_id"] not in policy.member_group_ids(user):
-        return {"visibility": Visibility.PRIVATE}  # they have left that group since
-    return {"visibility": last["visibility"], "group": last["group_id"]}
-
-
 @require_GET
 def annotation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A note with its whole discussion thread (constant queries, whatever its length)."""
@@ -72,7 +55,7 @@ def annotation_editor(request: HttpRequest, slug: str) -> HttpResponse:
     if not policy.can_annotate(request.user):
         return refused(request, "Log in to write notes.", status=403)
     form = AnnotationCreateForm(
-        initial={**request.GET.dict(), **_last_audience(request.user)}, user=request.user
+        initial={**request.GET.dict(), **queries.last_audience(request.user)}, user=request.user
     )
     return render(
         request,
@@ -100,7 +83,7 @@ def annotation_create(request: HttpRequest, slug: str) -> HttpResponse:
         return _editor_error(request, form, document, layer)
     data = form.cleaned_data
     if not data["visibility"]:
-        last = _last_audience(request.user)
+        last = queries.last_audience(request.user)
         data["visibility"] = last["visibility"]
         data["group"] = Group.objects.filter(pk=last.get("group")).first()
     try:
@@ -253,37 +236,16 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def my_notes(request: HttpRequest) -> HttpResponse:
     form = MyNotesFilter(request.GET or None)
-    notes = (
-        Annotation.objects.filter(author=request.user)
-        .exclude(status=Annotation.Status.DELETED)
-        .select_related("document", "group")
-        .order_by("-created_at", "-id")
+    filters = form.cleaned_data if form.is_valid() else {}
+    notes = queries.my_notes(
+        request.user,
+        document=filters.get("document", ""),
+        tag=filters.get("tag", ""),
+        visibility=filters.get("visibility", ""),
     )
-    if form.is_valid():
-        if form.cleaned_data["document"]:
-            notes = notes.filter(document__slug=form.cleaned_data["document"])
-        if form.cleaned_data["tag"]:
-            try:
-                wanted = services.parse_tags(form.cleaned_data["tag"])
-            except AnnotationError:
-                wanted = [form.cleaned_data["tag"]]
-            notes = notes.filter(tags__contains=wanted[:1])
-        if form.cleaned_data["visibility"]:
-            notes = notes.filter(visibility=form.cleaned_data["visibility"])
     page = Paginator(notes, MY_NOTES_PAGE_SIZE).get_page(request.GET.get("page"))
-    live = Annotation.objects.filter(author=request.user).exclude(status=Annotation.Status.DELETED)
-    documents = (
-        Document.objects.filter(pk__in=live.values("document_id"))
-        .only("slug", "title")
-        .order_by("title")
-    )
-    # Every tag the reader uses, unnested and deduplicated by PostgreSQL.
-    tags = list(
-        live.annotate(tag=Func(F("tags"), function="unnest"))
-        .values_list("tag", flat=True)
-        .order_by("tag")
-        .distinct()
-    )
+    documents = queries.documents_noted_by(request.user)
+    tags = queries.tags_used_by(request.user)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -8,6 +8,7 @@ one-click unsubscribe link that needs no login.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,6 +18,9 @@ from django.urls import reverse
 
 from annotations import policy
 from annotations.models import Annotation, Notification, ReaderSettings, Reply
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 Kind = Notification.Kind
 MENTION = re.compile(r"(?<![\w@])@([\w.@+-]{1,150})")
@@ -32,11 +36,11 @@ def mentioned_usernames(body: str) -> list[str]:
     return names
 
 
-def notify(
+def notification_create(
     *,
-    recipient,
+    recipient: User,
     kind: str,
-    actor,
+    actor: User,
     annotation: Annotation,
     reply: Reply | None = None,
     message: str,
@@ -63,8 +67,13 @@ def notify(
     return notification
 
 
-def notify_mentions(
-    *, body: str, actor, annotation: Annotation, reply: Reply | None, skip: set[int] = frozenset()
+def mentions_notify(
+    *,
+    body: str,
+    actor: User,
+    annotation: Annotation,
+    reply: Reply | None,
+    skip: set[int] = frozenset(),
 ) -> None:
     """Notify each @name who may see the thread (except those in `skip`, already told)."""
     names = mentioned_usernames(body)
@@ -74,7 +83,7 @@ def notify_mentions(
     for user in get_user_model().objects.filter(username__in=names[:20], is_active=True):
         if user.pk in skip:
             continue
-        notify(
+        notification_create(
             recipient=user,
             kind=Kind.MENTION,
             actor=actor,
@@ -84,7 +93,7 @@ def notify_mentions(
         )
 
 
-def reader_settings(user) -> ReaderSettings:
+def reader_settings(user: User) -> ReaderSettings:
     found, _ = ReaderSettings.objects.get_or_create(user=user)
     return found
 
@@ -119,7 +128,7 @@ def _email(notification_id: int) -> None:
     ).send(fail_silently=True)
 
 
-def notify_reply(reply: Reply, annotation: Annotation, parent: Reply | None) -> None:
+def reply_notify(*, reply: Reply, annotation: Annotation, parent: Reply | None) -> None:
     """Tell the note's author and the answered reply's author; then anyone @mentioned."""
     actor = reply.author
     title = annotation.document.title
@@ -129,7 +138,7 @@ def notify_reply(reply: Reply, annotation: Annotation, parent: Reply | None) -> 
             continue
         told.add(recipient.pk)
         what = "your reply" if parent and recipient.pk == parent.author_id else "your note"
-        notify(
+        notification_create(
             recipient=recipient,
             kind=Kind.REPLY,
             actor=actor,
@@ -137,4 +146,4 @@ def notify_reply(reply: Reply, annotation: Annotation, parent: Reply | None) -> 
             reply=reply,
             message=f"{actor.username} replied to {what} on “{title}”.",
         )
-    notify_mentions(body=reply.body, actor=actor, annotation=annotation, reply=reply, skip=told)
+    mentions_notify(body=reply.body, actor=actor, annotation=annotation, reply=reply, skip=told)

@@ -1,4 +1,5 @@
-"""Tags: a page per tag, the list of tags, and suggestions for the note editor.
+"""Tags as readers see them: the notes carrying a tag, how many notes use each tag, and the
+tags to suggest while writing.
 
 Everything here is read through Annotation.objects.visible_to(viewer): a tag that only someone
 else uses privately looks exactly like a tag nobody uses (200, "no notes"), and every count is
@@ -7,14 +8,7 @@ a count of notes the viewer may see.
 
 from __future__ import annotations
 
-import re
-
-from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.html import format_html_join
-from django.views.decorators.http import require_GET
 
 from annotations.errors import AnnotationError
 from annotations.models import Annotation
@@ -55,47 +49,12 @@ def visible_tag_counts(
         return [(tag, n) for tag, n in cursor.fetchall()]
 
 
-@require_GET
-def tag_page(request: HttpRequest, tag: str) -> HttpResponse:
-    wanted = normalize_tag(tag)
+def notes_tagged(user, tag: str):
+    """The notes carrying `tag` that `user` may see, newest first (none for a non-tag)."""
     notes = (
-        Annotation.objects.visible_to(request.user)
-        .filter(tags__contains=[wanted])
+        Annotation.objects.visible_to(user)
+        .filter(tags__contains=[tag])
         .select_related("document", "author", "group")
         .order_by("-created_at", "-id")
     )
-    if not wanted:
-        notes = notes.none()
-    page = Paginator(notes, TAG_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "annotations/search/tag.html", {"tag": wanted or tag, "page": page})
-
-
-@require_GET
-def tag_list(request: HttpRequest) -> HttpResponse:
-    tags = visible_tag_counts(request.user, limit=MAX_TAGS_LISTED + 1)
-    return render(
-        request,
-        "annotations/search/tag_list.html",
-        {
-            "tags": tags[:MAX_TAGS_LISTED],
-            "more": len(tags) > MAX_TAGS_LISTED,
-            "max_tags": MAX_TAGS_LISTED,
-        },
-    )
-
-
-@require_GET
-def tag_suggest(request: HttpRequest) -> HttpResponse:
-    """<option>s for the editor's <datalist>: tags starting like the last comma-separated item of
-    `q` (or of `tags`, the editor's field, which is what htmx sends from it). Tags already
-    written earlier in the field are not offered again."""
-    raw = request.GET.get("q", request.GET.get("tags", ""))[:600]
-    *earlier, last = raw.split(",")
-    prefix = re.sub(r"\s+", "-", last.strip().lower().lstrip("#"))
-    if not prefix:
-        return HttpResponse("")
-    written = [tag for tag in (normalize_tag(item) for item in earlier) if tag]
-    tags = visible_tag_counts(request.user, prefix=prefix, exclude=written, limit=MAX_SUGGESTIONS)
-    return HttpResponse(
-        format_html_join("", '<option value="{}"></option>', ((t,) for t, _ in tags))
-    )
+    return notes if tag else notes.none()

@@ -3,17 +3,21 @@ annotations.search.search (which asks annotations.policy through the querysets) 
 
 from __future__ import annotations
 
+import re
 from html import escape
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from annotations import policy
 from annotations.api.auth import ApiAuthError, api_user, auth_error_response
+from annotations.search import tags
 from annotations.search.forms import SearchForm
 from annotations.search.query import COUNT_CAP, Result, SearchError, SearchPage, search
 from reader.models import Document
@@ -145,4 +149,48 @@ def search_api(request: HttpRequest) -> HttpResponse:
             else None,
             "items": [_item(request, result) for result in results.results],
         }
+    )
+
+
+# Tags ---------------------------------------------------------------------------------------
+
+
+@require_GET
+def tag_page(request: HttpRequest, tag: str) -> HttpResponse:
+    wanted = tags.normalize_tag(tag)
+    notes = tags.notes_tagged(request.user, wanted)
+    page = Paginator(notes, tags.TAG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "annotations/search/tag.html", {"tag": wanted or tag, "page": page})
+
+
+@require_GET
+def tag_list(request: HttpRequest) -> HttpResponse:
+    counts = tags.visible_tag_counts(request.user, limit=tags.MAX_TAGS_LISTED + 1)
+    return render(
+        request,
+        "annotations/search/tag_list.html",
+        {
+            "tags": counts[: tags.MAX_TAGS_LISTED],
+            "more": len(counts) > tags.MAX_TAGS_LISTED,
+            "max_tags": tags.MAX_TAGS_LISTED,
+        },
+    )
+
+
+@require_GET
+def tag_suggest(request: HttpRequest) -> HttpResponse:
+    """<option>s for the editor's <datalist>: tags starting like the last comma-separated item of
+    `q` (or of `tags`, the editor's field, which is what htmx sends from it). Tags already
+    written earlier in the field are not offered again."""
+    raw = request.GET.get("q", request.GET.get("tags", ""))[:600]
+    *earlier, last = raw.split(",")
+    prefix = re.sub(r"\s+", "-", last.strip().lower().lstrip("#"))
+    if not prefix:
+        return HttpResponse("")
+    written = [tag for tag in (tags.normalize_tag(item) for item in earlier) if tag]
+    suggested = tags.visible_tag_counts(
+        request.user, prefix=prefix, exclude=written, limit=tags.MAX_SUGGESTIONS
+    )
+    return HttpResponse(
+        format_html_join("", '<option value="{}"></option>', ((t,) for t, _ in suggested))
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -32,6 +33,9 @@ from annotations.notes.services import (
 )
 from annotations.rendering import render_markdown
 from reader.models import Document, Paragraph
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 BATCH = 1000
 
@@ -63,7 +67,7 @@ def _tags(raw: list[str]) -> list[str]:
 @transaction.atomic
 def annotations_import(
     *,
-    importer,
+    importer: User,
     document: Document,
     raw: bytes,
     visibility: str = Annotation.Visibility.PRIVATE,
@@ -147,7 +151,7 @@ def _label(item: ParsedAnnotation) -> str:
 
 def _note(
     item: ParsedAnnotation,
-    importer,
+    importer: User,
     document: Document,
     text: Text,
     paragraphs: dict[str, ParagraphText],
@@ -210,7 +214,7 @@ def _note(
     return annotation
 
 
-def _replies(items, known, importer, report: ImportReport, document: Document) -> int:
+def _replies(items, known, importer: User, report: ImportReport, document: Document) -> int:
     """Replies, in passes: a reply to a reply waits until what it answers is in."""
     pending = [item for item in items if item.source_id not in known]
     report.already += len(items) - len(pending)
@@ -277,7 +281,7 @@ def _keep_dates(pairs) -> None:
         type(dated[0]).objects.bulk_update(dated, ["created_at"], batch_size=BATCH)
 
 
-def orphans_of(user, document: Document):
+def orphans_of(user: User, document: Document):
     """The importer's orphans on a document: only ever their own."""
     if not user.is_authenticated:
         return Annotation.objects.none()
@@ -289,7 +293,7 @@ def orphans_of(user, document: Document):
 
 
 @transaction.atomic
-def orphan_attach(*, annotation_id: int, by, target: Target) -> Annotation:
+def orphan_attach(*, annotation_id: int, by: User, target: Target) -> Annotation:
     """Attach an orphan to words its importer selected: it becomes an ordinary note there."""
     annotation = Annotation.objects.select_for_update(of=("self",)).get(pk=annotation_id)
     if not policy.can_edit_annotation(by, annotation):

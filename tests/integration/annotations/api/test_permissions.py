@@ -123,9 +123,9 @@ def _build() -> World:
                 author=users[by], annotation_id=note.pk, body=f"Answer {reply_token(name, by)}."
             )
         notes[name] = note
-    moderation.hide(
+    moderation.item_hide(
         moderator=users["moderator"],
-        target=moderation.item(annotation_id=notes["hidden_group"].pk),
+        target=moderation.item_find(annotation_id=notes["hidden_group"].pk),
         reason="Off topic.",
     )
     # Public content is moderated by site staff; nobody here is staff.

@@ -155,7 +155,7 @@ def _build_world() -> World:
 
     # banned could see the club's question while in the club; then was banned.
     assert Annotation.objects.visible_to(users["banned"]).filter(pk=notes["group"].pk).exists()
-    moderation.ban(moderator=users["owner"], group=club, user_id=users["banned"].pk)
+    moderation.member_ban(moderator=users["owner"], group=club, user_id=users["banned"].pk)
     return World(users, club, notes, replies)
 
 

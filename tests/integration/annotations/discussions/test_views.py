@@ -577,8 +577,8 @@ def test_a_hidden_reply_is_seen_by_its_author_and_the_moderators_only(
 ):
     root = reply(author, group_note, "Opening")
     hidden = reply(member, group_note, "Rude words", root)
-    target = moderation.item(reply_id=hidden.pk)
-    moderation.hide(moderator=moderator, target=target, reason="Be kind")
+    target = moderation.item_find(reply_id=hidden.pk)
+    moderation.item_hide(moderator=moderator, target=target, reason="Be kind")
     for viewer in (member, moderator, owner):
         thread = thread_for(viewer, group_note)
         nodes = thread.nodes[0].children
@@ -602,7 +602,9 @@ def test_a_hidden_reply_with_visible_answers_is_a_placeholder_for_the_others(
 ):
     hidden = reply(member, group_note, "Rude words")
     below = reply(author, group_note, "Please don't", hidden)
-    moderation.hide(moderator=moderator, target=moderation.item(reply_id=hidden.pk), reason="x")
+    moderation.item_hide(
+        moderator=moderator, target=moderation.item_find(reply_id=hidden.pk), reason="x"
+    )
     client.force_login(author)
     html = thread_html(client, group_note)
     assert '<p class="placeholder">[removed by a moderator]</p>' in html
@@ -672,7 +674,9 @@ def test_a_500_reply_thread_costs_the_same_queries_as_a_5_reply_thread(
     reply(author, group_note, "below the hidden one", hidden)
     deleted = reply(member, group_note, "deleted one")
     reply(author, group_note, "below the deleted one", deleted)
-    moderation.hide(moderator=moderator, target=moderation.item(reply_id=hidden.pk), reason="no")
+    moderation.item_hide(
+        moderator=moderator, target=moderation.item_find(reply_id=hidden.pk), reason="no"
+    )
     discussion_services.reply_delete(reply_id=deleted.pk, by=member)
     discussion_services.answer_mark(annotation_id=group_note.pk, reply_id=first.pk, by=author)
     assert Reply.objects.count() == 6
@@ -748,8 +752,8 @@ def test_an_over_long_discussion_is_refused(client, author, document, settings):
 
 
 def test_a_hidden_note_takes_no_replies(client, author, member, moderator, group_note):
-    moderation.hide(
-        moderator=moderator, target=moderation.item(annotation_id=group_note.pk), reason="x"
+    moderation.item_hide(
+        moderator=moderator, target=moderation.item_find(annotation_id=group_note.pk), reason="x"
     )
     # Its author still sees it, and is told why they cannot reply...
     client.force_login(author)
@@ -779,7 +783,9 @@ def test_a_reply_cannot_answer_a_reply_the_reader_cannot_see(
     client, author, member, moderator, outsider, group_note
 ):
     hidden = reply(member, group_note, "Rude words")
-    moderation.hide(moderator=moderator, target=moderation.item(reply_id=hidden.pk), reason="x")
+    moderation.item_hide(
+        moderator=moderator, target=moderation.item_find(reply_id=hidden.pk), reason="x"
+    )
     client.force_login(author)  # sees the note, not the hidden reply
     response = client.post(replies_url(group_note), {"body": "to it", "parent": hidden.pk})
     assert response.status_code == 400

@@ -174,9 +174,9 @@ def test_streams_carry_nothing_their_viewer_may_not_see(world):
             reply = discussion_services.reply_create(
                 author=world["member"], annotation_id=public.pk, body="a reply"
             )
-            moderation.hide(
+            moderation.item_hide(
                 moderator=_staff(),
-                target=moderation.item(reply_id=reply.pk),
+                target=moderation.item_find(reply_id=reply.pk),
                 reason="off topic",
             )
             marker = make_annotation(

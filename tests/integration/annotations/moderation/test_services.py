@@ -688,8 +688,8 @@ def test_the_log_page_shows_the_acts_to_the_moderators(
 
 
 def test_the_log_cannot_be_changed_or_deleted(moderator, group_note):
-    moderation.hide(
-        moderator=moderator, target=moderation.item(annotation_id=group_note.pk), reason="x"
+    moderation.item_hide(
+        moderator=moderator, target=moderation.item_find(annotation_id=group_note.pk), reason="x"
     )
     rows = ModerationAction.objects.all()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -710,10 +710,10 @@ def test_the_log_cannot_be_changed_or_deleted(moderator, group_note):
 def test_deleting_the_people_in_the_log_keeps_the_record(
     client, owner, moderator, author, group_note, club
 ):
-    moderation.hide(
-        moderator=moderator, target=moderation.item(annotation_id=group_note.pk), reason="x"
+    moderation.item_hide(
+        moderator=moderator, target=moderation.item_find(annotation_id=group_note.pk), reason="x"
     )
-    moderation.remove_member(moderator=owner, group=club, user_id=author.pk, reason="gone")
+    moderation.member_remove(moderator=owner, group=club, user_id=author.pk, reason="gone")
     get_user_model().objects.filter(pk__in=[author.pk, moderator.pk]).delete()
     assert not Annotation.objects.filter(pk=group_note.pk).exists()
     assert log_rows() == [
@@ -725,8 +725,8 @@ def test_deleting_the_people_in_the_log_keeps_the_record(
 
 
 def test_the_admin_cannot_add_change_or_delete_log_rows(moderator, group_note):
-    moderation.hide(
-        moderator=moderator, target=moderation.item(annotation_id=group_note.pk), reason="x"
+    moderation.item_hide(
+        moderator=moderator, target=moderation.item_find(annotation_id=group_note.pk), reason="x"
     )
     request = RequestFactory().get("/admin/")
     request.user = UserFactory(username="root", is_staff=True, is_superuser=True)
@@ -793,7 +793,9 @@ def test_a_reply_a_member_cannot_see_is_404_to_their_moderation_act(
     hidden = discussion_services.reply_create(
         author=author, annotation_id=group_note.pk, body="secret"
     )
-    moderation.hide(moderator=moderator, target=moderation.item(reply_id=hidden.pk), reason="x")
+    moderation.item_hide(
+        moderator=moderator, target=moderation.item_find(reply_id=hidden.pk), reason="x"
+    )
     client.force_login(member)
     assert act(client, "unhide", reply=hidden).status_code == 404
     hidden.refresh_from_db()

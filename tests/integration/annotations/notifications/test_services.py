@@ -125,9 +125,9 @@ def test_mentions_are_read_like_a_reader_writes_them():
 
 
 def test_a_moderators_decision_tells_the_author(author, moderator, group_note):
-    moderation.hide(
+    moderation.item_hide(
         moderator=moderator,
-        target=moderation.item(annotation_id=group_note.pk),
+        target=moderation.item_find(annotation_id=group_note.pk),
         reason="Please cite the page",
     )
     assert told(author) == [
@@ -174,7 +174,7 @@ def test_an_approved_reply_tells_the_notes_author(author, member, moderator, clu
     club.save()
     held = reply(member, group_note, "Held back")
     assert told(author) == []  # nothing while it waits
-    moderation.approve(moderator=moderator, target=moderation.item(reply_id=held.pk))
+    moderation.item_approve(moderator=moderator, target=moderation.item_find(reply_id=held.pk))
     assert told(author) == [("reply", "member replied to your note on “Walden”.")]
 
 

@@ -107,8 +107,10 @@ def test_a_change_on_the_document_is_shown_at_once(
     elif change == "delete":
         note_services.annotation_delete(annotation_id=note.pk, by=author)
     elif change == "hide":
-        moderation.hide(
-            moderator=moderator, target=moderation.item(annotation_id=note.pk), reason="Off topic"
+        moderation.item_hide(
+            moderator=moderator,
+            target=moderation.item_find(annotation_id=note.pk),
+            reason="Off topic",
         )
     elif change == "sql_update":
         # Written past the ORM, as a bulk update or psql would: still seen.
@@ -140,8 +142,8 @@ def test_a_change_in_what_the_viewer_may_see_is_shown_at_once(
         visibility="group",
         group=club,
     )
-    moderation.hide(
-        moderator=moderator, target=moderation.item(annotation_id=waiting.pk), reason="Check"
+    moderation.item_hide(
+        moderator=moderator, target=moderation.item_find(annotation_id=waiting.pk), reason="Check"
     )
     viewer = moderator if change == "demoted" else member
     seen = {shared.pk, waiting.pk} if change == "demoted" else {shared.pk}
@@ -149,9 +151,9 @@ def test_a_change_in_what_the_viewer_may_see_is_shown_at_once(
     if change == "leave":
         group_services.group_leave(user=member, group=club)
     elif change == "removed":
-        moderation.remove_member(moderator=moderator, group=club, user_id=member.pk)
+        moderation.member_remove(moderator=moderator, group=club, user_id=member.pk)
     elif change == "banned":
-        moderation.ban(moderator=moderator, group=club, user_id=member.pk, reason="Spam")
+        moderation.member_ban(moderator=moderator, group=club, user_id=member.pk, reason="Spam")
     else:
         group_services.membership_set_role(
             actor=owner, group=club, user_id=moderator.pk, role=Membership.Role.MEMBER
