@@ -23,15 +23,18 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 run: $(RUN_STAMP)
 	DEBUG=1 $(BIN)/python manage.py serve
 
-# Format check, lint, then every test (browser tests included) against real PostgreSQL.
+# Format check, lint, the architecture's contracts, then every test (browser tests included)
+# against real PostgreSQL.
 test: $(TEST_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(TEST_STAMP)
 	$(BIN)/ruff format .

@@ -84,7 +84,7 @@ class NoteFields(forms.Form):
 
 class AnnotationCreateForm(NoteFields):
     """A new highlight or note. The toolbar's Highlight sends no audience: it gets the reader's
-    last choice (see views._last_audience)."""
+    last choice (see notes.queries.last_audience)."""
 
     start_key = forms.CharField(max_length=24, widget=forms.HiddenInput)
     start_offset = forms.IntegerField(min_value=0, widget=forms.HiddenInput)

@@ -135,7 +135,7 @@ def page_marks(
     def add(position: int, group: tuple) -> tuple:
         key, length, html = slots[position]
         more = incoming.pop(position, None)
-        text, notes, highlights, onward, documents = _paragraph(
+        text, notes, highlights, onward, documents = drawn_paragraph(
             html, length, group, tuple(sorted(more)) if more else ()
         )
         if text is not html:
@@ -190,7 +190,7 @@ def marks_sql(
 # changed, and readers who see the same notes share the drawing. Bounded: a few documents'
 # worth of annotated paragraphs.
 @lru_cache(maxsize=8192)
-def _paragraph(
+def drawn_paragraph(
     html: str, length: int, rows: tuple[tuple[int, ...], ...], more: tuple[tuple[int, ...], ...]
 ) -> tuple[str, int, int, tuple[tuple[int, ...], ...], int]:
     """What the rows touching a paragraph make of it: (`html` with the marks drawn in, notes,

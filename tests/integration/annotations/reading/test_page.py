@@ -24,7 +24,7 @@ from annotations.models import Annotation, Membership
 from annotations.moderation import services as moderation
 from annotations.notes import services as note_services
 from annotations.reading.marks import Span, draw_marks
-from annotations.reading.page import _paragraph, marks_sql, page_marks, page_version
+from annotations.reading.page import drawn_paragraph, marks_sql, page_marks, page_version
 from annotations.reading.views import page_paragraphs
 from tests.factories import make_annotation, make_document, make_private
 
@@ -205,10 +205,10 @@ def test_a_page_built_again_draws_only_the_paragraph_that_changed(client, book, 
     ]
     client.force_login(member)
     client.get(book.get_absolute_url())
-    before = _paragraph.cache_info()
+    before = drawn_paragraph.cache_info()
     Annotation.objects.filter(pk=notes[1].pk).update(colour="blue")
     html = client.get(book.get_absolute_url()).content.decode()
-    after = _paragraph.cache_info()
+    after = drawn_paragraph.cache_info()
     assert after.misses - before.misses == 1
     assert after.hits - before.hits == 2
     assert f'<mark class="c-blue n" data-annotation="{notes[1].pk}">' in html
