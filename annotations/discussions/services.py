@@ -20,7 +20,13 @@ from annotations.models import (
     Reaction,
     Reply,
 )
-from annotations.notes.services import check_audience, check_body, initial_status, parse_tags
+from annotations.notes.services import (
+    check_audience,
+    check_body,
+    initial_status,
+    new_annotation,
+    parse_tags,
+)
 from annotations.notifications import services as notifications
 from annotations.rendering import render_markdown
 from reader.models import Document, Paragraph
@@ -68,11 +74,9 @@ def discussion_create(
             raise AnnotationError("That paragraph is not in this document.")
         kind, key, position = Annotation.Kind.PARAGRAPH, paragraph_key, paragraph[0]
     ratelimit.hit(author, "post")
-    annotation = Annotation(
+    annotation = new_annotation(
         document=document,
-        revision_id=document.current_revision_id,
         author=author,
-        language=document.language,
         kind=kind,
         start_key=key,
         start_offset=0,

@@ -117,6 +117,17 @@ def initial_status(author: User, annotation_group: Group | None) -> str:
     return Annotation.Status.ACTIVE
 
 
+def new_annotation(*, document: Document, author: User, **fields) -> Annotation:
+    """An unsaved annotation by `author` on `document`'s current revision, in its language."""
+    return Annotation(
+        document=document,
+        revision_id=document.current_revision_id,
+        author=author,
+        language=document.language,
+        **fields,
+    )
+
+
 @transaction.atomic
 def annotation_create(
     *,
@@ -143,11 +154,9 @@ def annotation_create(
     except AnchorError as error:
         raise AnnotationError(str(error)) from error
     ratelimit.hit(author, "post")
-    annotation = Annotation(
+    annotation = new_annotation(
         document=document,
-        revision_id=document.current_revision_id,
         author=author,
-        language=document.language,
         **anchored.fields(),
         colour=colour,
         body=body,

@@ -19,7 +19,6 @@ from django.db.models import Q
 
 from annotations import jsonld, policy
 from annotations.anchoring import CONTEXT, AnchorError, ParagraphText, Target, Text, anchor, place
-from annotations.discussions.services import initial_status
 from annotations.errors import AnnotationError
 from annotations.jsonld import JsonLdError, ParsedAnnotation
 from annotations.live import events as live
@@ -29,6 +28,8 @@ from annotations.notes.services import (
     MAX_TAGS,
     check_audience,
     check_body,
+    initial_status,
+    new_annotation,
     paragraph_texts,
 )
 from annotations.rendering import render_markdown
@@ -160,11 +161,9 @@ def _note(
     group: Group | None,
 ) -> Annotation | None:
     body = check_body(item.body)
-    annotation = Annotation(
+    annotation = new_annotation(
         document=document,
-        revision_id=document.current_revision_id,
         author=importer,
-        language=document.language,
         body=body,
         body_html=render_markdown(body) if body else "",
         tags=_tags(item.tags),
