@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -14,6 +17,7 @@ from django.contrib.postgres.search import (
     SearchVectorCombinable,
     SearchVectorField,
 )
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import Count, Exists, F, Func, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -139,17 +143,43 @@ def _count(queryset):
     )
 
 
+# Who may see what is annotations.policy's to say, and the policy imports this module; so this
+# module never imports the policy. The policy hands its rules, as database filters, to the
+# querysets below when the app is ready (AnnotationsConfig.ready); asked before then, they refuse.
+
+
+@dataclass(frozen=True)
+class VisibilityFilters:
+    notes: Callable[[Any], Q]  # user -> the annotations they may see
+    replies: Callable[[Any], Q]  # user -> the replies they may see
+    layer: Callable[[Any, str], Q]  # (user, layer) -> the annotations in that layer
+
+
+_visibility_filters: VisibilityFilters | None = None
+
+
+def install_visibility_filters(filters: VisibilityFilters) -> None:
+    global _visibility_filters
+    _visibility_filters = filters
+
+
+def visibility_filters() -> VisibilityFilters:
+    if _visibility_filters is None:
+        raise ImproperlyConfigured(
+            "Nobody has told the annotation querysets who may see what: annotations.policy "
+            "installs its filters in AnnotationsConfig.ready(). Is the app in INSTALLED_APPS, "
+            "and Django set up?"
+        )
+    return _visibility_filters
+
+
 class AnnotationQuerySet(models.QuerySet):
     def visible_to(self, user) -> AnnotationQuerySet:
         """What `user` may see: the policy's rule, applied in the database."""
-        from annotations import policy
-
-        return self.filter(policy.visible_annotations(user))
+        return self.filter(visibility_filters().notes(user))
 
     def in_layer(self, user, layer: str) -> AnnotationQuerySet:
-        from annotations import policy
-
-        return self.visible_to(user).filter(policy.layer_filter(user, layer))
+        return self.visible_to(user).filter(visibility_filters().layer(user, layer))
 
     def with_discussion(self, user) -> AnnotationQuerySet:
         """Reply and reaction counts, and the viewer's own reactions, in the same query.
@@ -367,9 +397,8 @@ class Annotation(models.Model):
 
 class ReplyQuerySet(models.QuerySet):
     def visible_to(self, user) -> ReplyQuerySet:
-        from annotations import policy
-
-        return self.filter(policy.visible_replies(user))
+        """What `user` may see: the policy's rule, applied in the database."""
+        return self.filter(visibility_filters().replies(user))
 
 
 class Reply(models.Model):

@@ -1,15 +1,27 @@
 """Who may see and do what. The only place that decides it.
 
-Every page, fragment, count and list asks this module; nothing filters visibility on its own.
-Each permission is a small pure predicate over (user, object); `visible_annotations` and
-`visible_replies` are the same rules for the database, applied through
-`Annotation.objects.visible_to(user)` and `Reply.objects.visible_to(user)`.
+Every page, fragment, count, list and live event asks this module; nothing filters visibility
+on its own.
 
-The rules:
+Who sees a note or a reply is written once, as data: NOTE_RULES and REPLY_RULES below, each
+rule one line saying which audience (the author, anyone, the group's members, its moderators,
+site staff) sees content in which statuses, on notes of which visibilities. Every form of the
+rule is read from that table, so a change to it reaches them all at once:
+- objects in memory: `can_view_annotation`, `can_view_reply`, `in_thread_audience`,
+  `thread_reply_filter` (memberships asked of the database only when a rule needs them);
+- the database: `visible_annotations`, `visible_replies`, which
+  `Annotation.objects.visible_to(user)` and `Reply.objects.visible_to(user)` apply (the
+  policy hands them to the models in AnnotationsConfig.ready: models never import the policy);
+- live events: `audience_includes`, over the facts an event carries (`audience_of`) and the
+  memberships a stream already holds, without a query.
+
+The rules, in words:
 - private: the author only;
 - group: current members of the group (banned or departed members lose access);
 - public: anyone who may read the document (every document is readable);
-- replies: exactly those who see their note, and the reply's own status below;
+- replies: exactly those who see their note, and the reply's own status below; others'
+  replies in a group's thread are for its current members (an author who left keeps only
+  their own words);
 - hidden or pending (waiting for approval): the author, and the moderators who can act on it —
   the group's moderators and owner for group content, site staff for public content;
   nobody else sees it or counts it;
@@ -20,7 +32,13 @@ The rules:
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import reduce
+from typing import NamedTuple, Protocol
 
 from django.db.models import Q, Subquery
 
@@ -42,6 +60,185 @@ def _authenticated(user) -> bool:
     return user is not None and user.is_authenticated
 
 
+# Who sees what: the rules -----------------------------------------------------------------------
+
+
+class Audience(StrEnum):
+    AUTHOR = "author"  # whoever wrote it
+    ANYONE = "anyone"  # anyone who may read the document
+    MEMBER = "member"  # the current members of the note's group
+    MODERATOR = "moderator"  # the moderators and the owner of the note's group
+    STAFF = "staff"  # site staff
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Content in one of `statuses`, on a note of one of `visibilities`, is seen by `audience`."""
+
+    statuses: frozenset[str]
+    visibilities: frozenset[str]
+    audience: Audience
+
+
+def rule(statuses: Iterable[str], visibilities: Iterable[str], audience: Audience) -> Rule:
+    return Rule(frozenset(statuses), frozenset(visibilities), audience)
+
+
+EVERY_STATUS = frozenset(Status)
+EVERY_VISIBILITY = frozenset(Visibility)
+NOT_DELETED = EVERY_STATUS - {Status.DELETED}
+
+# A note is seen by whoever one of these lets see it; deleted notes are in no rule.
+NOTE_RULES = (
+    rule(NOT_DELETED, EVERY_VISIBILITY, Audience.AUTHOR),
+    rule([Status.ACTIVE], [Visibility.PUBLIC], Audience.ANYONE),
+    rule([Status.ACTIVE], [Visibility.GROUP], Audience.MEMBER),
+    rule(AWAITING, [Visibility.GROUP], Audience.MODERATOR),
+    rule(AWAITING, [Visibility.PUBLIC], Audience.STAFF),
+)
+
+# A reply is seen by those who see its note (NOTE_RULES), and among them by those one of these
+# lets see it. Read over a reply, status and author are the reply's own; visibility and group
+# are its note's.
+REPLY_RULES = (
+    rule(NOT_DELETED, EVERY_VISIBILITY, Audience.AUTHOR),
+    rule([Status.ACTIVE], [Visibility.PRIVATE, Visibility.PUBLIC], Audience.ANYONE),
+    rule([Status.ACTIVE], [Visibility.GROUP], Audience.MEMBER),
+    rule(AWAITING, [Visibility.GROUP], Audience.MODERATOR),
+    rule(AWAITING, [Visibility.PUBLIC], Audience.STAFF),
+)
+
+
+class Facts(NamedTuple):
+    """What the rules read about a note or a reply."""
+
+    status: str
+    visibility: str
+    group_id: int | None
+    author_id: int | None
+
+    @classmethod
+    def of_note(cls, annotation: Annotation) -> Facts:
+        return cls(
+            annotation.status, annotation.visibility, annotation.group_id, annotation.author_id
+        )
+
+    @classmethod
+    def of_reply(cls, reply, annotation: Annotation) -> Facts:
+        return cls(reply.status, annotation.visibility, annotation.group_id, reply.author_id)
+
+
+class Viewer(Protocol):
+    """What the rules read about a viewer."""
+
+    user_id: int | None  # None: anonymous
+    is_staff: bool
+
+    def is_member(self, group_id: int | None) -> bool: ...
+
+    def moderates(self, group_id: int | None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class KnownViewer:
+    """A viewer whose memberships are already in hand (a live stream loads them once)."""
+
+    user_id: int | None
+    is_staff: bool = False
+    groups: Collection[int] = frozenset()
+    moderated: Collection[int] = frozenset()
+
+    def is_member(self, group_id: int | None) -> bool:
+        return group_id in self.groups
+
+    def moderates(self, group_id: int | None) -> bool:
+        return group_id in self.moderated
+
+
+class _AskingViewer:
+    """A user, anonymous or not: their memberships are asked of the database when a rule first
+    needs them, and once."""
+
+    def __init__(self, user, group_ids: Collection[int] | None = None):
+        self._user = user
+        self.user_id = user.pk if _authenticated(user) else None
+        self.is_staff = self.user_id is not None and bool(user.is_staff)
+        self._groups = group_ids
+        self._moderated: dict[int, bool] = {}
+
+    def is_member(self, group_id: int | None) -> bool:
+        if self.user_id is None:
+            return False
+        if self._groups is None:
+            self._groups = member_group_ids(self._user)
+        return group_id in self._groups
+
+    def moderates(self, group_id: int | None) -> bool:
+        if self.user_id is None or group_id is None:
+            return False
+        if group_id not in self._moderated:
+            self._moderated[group_id] = Membership.objects.filter(
+                user_id=self.user_id, group_id=group_id, role__in=MODERATING_ROLES
+            ).exists()
+        return self._moderated[group_id]
+
+
+def _in_audience(audience: Audience, viewer: Viewer, it: Facts) -> bool:
+    """An audience as a predicate over a viewer and a note or reply in memory."""
+    match audience:
+        case Audience.AUTHOR:
+            return viewer.user_id is not None and it.author_id == viewer.user_id
+        case Audience.ANYONE:
+            return True
+        case Audience.MEMBER:
+            return viewer.is_member(it.group_id)
+        case Audience.MODERATOR:
+            return viewer.moderates(it.group_id)
+        case Audience.STAFF:
+            return viewer.is_staff
+    raise ValueError(f"no predicate for the audience {audience!r}")
+
+
+def permits(rules: Iterable[Rule], viewer: Viewer, it: Facts) -> bool:
+    """Whether one of `rules` lets `viewer` see `it`. A rule asks about the viewer (perhaps of
+    the database) only once the content's status and visibility fall under it."""
+    return any(
+        it.status in r.statuses
+        and it.visibility in r.visibilities
+        and _in_audience(r.audience, viewer, it)
+        for r in rules
+    )
+
+
+def sees_note(viewer: Viewer, note: Facts) -> bool:
+    return permits(NOTE_RULES, viewer, note)
+
+
+def sees_reply(viewer: Viewer, note: Facts, reply: Facts) -> bool:
+    return sees_note(viewer, note) and permits(REPLY_RULES, viewer, reply)
+
+
+# The same rules as a database filter: the columns a rule reads, and each audience for one user.
+
+
+@dataclass(frozen=True)
+class _Columns:
+    status: str
+    visibility: str
+    group: str
+    author: str
+
+
+def _note_columns(through: str) -> _Columns:
+    return _Columns(
+        *(f"{through}{name}" for name in ("status", "visibility", "group_id", "author_id"))
+    )
+
+
+# A reply's own status and author; its note's visibility and group, read through the join.
+_REPLY_COLUMNS = _Columns("status", "annotation__visibility", "annotation__group_id", "author_id")
+
+
 def _my_group_ids(user):
     # order_by(): Membership's default ordering would join groups just to sort a subquery.
     return Subquery(Membership.objects.filter(user_id=user.pk).order_by().values("group_id"))
@@ -55,93 +252,101 @@ def _moderated_group_ids(user):
     )
 
 
+def _audience_filter(audience: Audience, user, c: _Columns) -> Q | None:
+    """An audience as a filter for one user; None when it cannot include them."""
+    if audience == Audience.ANYONE:
+        return Q()
+    if not _authenticated(user):
+        return None
+    match audience:
+        case Audience.AUTHOR:
+            return Q(**{c.author: user.pk})
+        case Audience.MEMBER:
+            return Q(**{f"{c.group}__in": _my_group_ids(user)})
+        case Audience.MODERATOR:
+            return Q(**{f"{c.group}__in": _moderated_group_ids(user)})
+        case Audience.STAFF:
+            return Q() if user.is_staff else None
+    raise ValueError(f"no filter for the audience {audience!r}")
+
+
+def _one_of(column: str, chosen: frozenset[str], every: frozenset[str]) -> Q:
+    """`column` holds one of `chosen`, said the shortest way ("<> 'deleted'" for all but one)."""
+    if chosen == every:
+        return Q()
+    if len(chosen) == 1:
+        return Q(**{column: next(iter(chosen))})
+    if len(others := every - chosen) == 1:
+        return ~Q(**{column: next(iter(others))})
+    return Q(**{f"{column}__in": sorted(chosen)})
+
+
+def _rules_filter(rules: Iterable[Rule], user, columns: _Columns) -> Q:
+    """`rules` for one user as a filter: the rules that can include them, ORed."""
+    allowed = []
+    for r in rules:
+        audience = _audience_filter(r.audience, user, columns)
+        if audience is None:
+            continue
+        q = (
+            audience
+            & _one_of(columns.status, r.statuses, EVERY_STATUS)
+            & _one_of(columns.visibility, r.visibilities, EVERY_VISIBILITY)
+        )
+        if not q:
+            return Q()  # a rule that lets them see everything (an empty Q would vanish in an OR)
+        allowed.append(q)
+    return reduce(operator.or_, allowed) if allowed else Q(pk__in=[])
+
+
 # Reading -------------------------------------------------------------------------------------
 
 
 def visible_annotations(user, through: str = "") -> Q:
-    """The database form of can_view_annotation. `through` applies it to a related note
-    ("annotation__" from a reply)."""
-    f = through
-
-    def q(**lookups) -> Q:
-        return Q(**{f + name: value for name, value in lookups.items()})
-
-    public = q(visibility=Visibility.PUBLIC, status=Status.ACTIVE)
-    if not _authenticated(user):
-        return public
-    own = q(author_id=user.pk) & ~q(status=Status.DELETED)
-    group = q(visibility=Visibility.GROUP, status=Status.ACTIVE, group_id__in=_my_group_ids(user))
-    moderated = q(
-        visibility=Visibility.GROUP, status__in=AWAITING, group_id__in=_moderated_group_ids(user)
-    )
-    rule = own | public | group | moderated
-    if user.is_staff:
-        rule |= q(visibility=Visibility.PUBLIC, status__in=AWAITING)
-    return rule
+    """NOTE_RULES as a database filter. `through` applies it to a related note ("annotation__"
+    from a reply)."""
+    return _rules_filter(NOTE_RULES, user, _note_columns(through))
 
 
 def visible_replies(user) -> Q:
-    """The database form of can_view_reply: the note is visible, and so is the reply. Others'
-    replies in a group thread are for the group's current members only.
+    """A reply's note's rules and REPLY_RULES, as a database filter.
 
-    The note's rule is applied through the join to the reply's own note: PostgreSQL then checks
-    each reply against its note, rather than against a list of every note the reader may see
-    (which, with a million notes, made a search over replies take a minute)."""
+    The note's rules are applied through the join to the reply's own note: PostgreSQL then
+    checks each reply against its note, rather than against a list of every note the reader may
+    see (which, with a million notes, made a search over replies take a minute)."""
     note = visible_annotations(user, through="annotation__")
-    if _authenticated(user):
-        audience = ~Q(annotation__visibility=Visibility.GROUP) | Q(
-            annotation__group_id__in=_my_group_ids(user)
-        )
-    else:
-        audience = ~Q(annotation__visibility=Visibility.GROUP)
-    rule = Q(status=Status.ACTIVE) & audience
-    if _authenticated(user):
-        rule |= Q(author_id=user.pk) & ~Q(status=Status.DELETED)
-        rule |= Q(
-            status__in=AWAITING,
-            annotation__visibility=Visibility.GROUP,
-            annotation__group_id__in=_moderated_group_ids(user),
-        )
-        if user.is_staff:
-            rule |= Q(status__in=AWAITING, annotation__visibility=Visibility.PUBLIC)
-    return note & rule
+    return note & _rules_filter(REPLY_RULES, user, _REPLY_COLUMNS)
 
 
 def can_view_annotation(user, annotation: Annotation, group_ids: set[int] | None = None) -> bool:
-    if annotation.status == Status.DELETED:
-        return False
-    if _authenticated(user) and annotation.author_id == user.pk:
-        return True
-    if annotation.status in AWAITING:
-        return can_moderate(user, annotation)
-    if annotation.visibility == Visibility.PUBLIC:
-        return True
-    if annotation.visibility == Visibility.GROUP and _authenticated(user):
-        if group_ids is None:
-            group_ids = member_group_ids(user)
-        return annotation.group_id in group_ids
-    return False
+    """NOTE_RULES over a note in memory; `group_ids`: the viewer's groups, if already known."""
+    return sees_note(_AskingViewer(user, group_ids), Facts.of_note(annotation))
 
 
 def can_view_reply(user, reply, annotation: Annotation | None = None) -> bool:
     annotation = annotation or reply.annotation
-    if not can_view_annotation(user, annotation) or reply.status == Status.DELETED:
-        return False
-    if _authenticated(user) and reply.author_id == user.pk:
-        return True
-    if not in_thread_audience(user, annotation):
-        return False
-    if reply.status == Status.ACTIVE:
-        return True
-    return can_moderate(user, annotation)
+    note, it = Facts.of_note(annotation), Facts.of_reply(reply, annotation)
+    return sees_reply(_AskingViewer(user), note, it)
 
 
 def in_thread_audience(user, annotation: Annotation) -> bool:
-    """Others' replies in a group thread are for the group's current members (an author who
-    left, or was banned, keeps only their own words)."""
-    if annotation.visibility != Visibility.GROUP:
-        return True
-    return _authenticated(user) and annotation.group_id in member_group_ids(user)
+    """Whether the viewer sees others' active replies in this note's thread: in a group's
+    thread, only its current members do (an author who left, or was banned, keeps only their
+    own words)."""
+    someone_elses = Facts(Status.ACTIVE, annotation.visibility, annotation.group_id, None)
+    return permits(REPLY_RULES, _AskingViewer(user), someone_elses)
+
+
+def thread_reply_filter(user, annotation: Annotation) -> Callable[[object], bool]:
+    """For one thread: a predicate telling which of its replies the viewer may see (the same
+    answer as can_view_reply, with the viewer's memberships asked once for the whole thread)."""
+    viewer = _AskingViewer(user)
+    note_seen = sees_note(viewer, Facts.of_note(annotation))
+
+    def visible(reply) -> bool:
+        return note_seen and permits(REPLY_RULES, viewer, Facts.of_reply(reply, annotation))
+
+    return visible
 
 
 _GROUP_LAYER = re.compile(r"group-[-a-zA-Z0-9_]{1,80}")
@@ -169,7 +374,7 @@ def audience_key(user) -> tuple:
     """Everything the rules above read about a viewer, as one hashable value: viewers with
     equal keys may see exactly the same annotations. What is cached per viewer (the reading
     page's marks, annotations.reading) keys on it, so a change here — a group joined or left, a
-    role, staff status — is never served stale. Keep it in step with the rules: a rule that
+    role, staff status — is never served stale. Keep it in step with `Viewer`: an audience that
     reads something new about the viewer must add it here."""
     if not _authenticated(user):
         return ("anonymous",)
@@ -378,25 +583,6 @@ def groups_for_layers(user) -> list[Group]:
     return list(Group.objects.filter(memberships__user_id=user.pk).order_by("name"))
 
 
-def thread_reply_filter(user, annotation: Annotation):
-    """For one thread whose note the viewer may see: a predicate telling which of its replies
-    they may see (the same rule as can_view_reply, with the moderator question asked once)."""
-    moderator = can_moderate(user, annotation)
-    audience = in_thread_audience(user, annotation)
-    me = user.pk if _authenticated(user) else None
-
-    def visible(reply) -> bool:
-        if reply.status == Status.DELETED:
-            return False
-        if reply.author_id == me:
-            return True
-        if not audience:
-            return False
-        return reply.status == Status.ACTIVE or moderator
-
-    return visible
-
-
 # Live events -----------------------------------------------------------------------------------
 
 
@@ -418,30 +604,12 @@ def audience_of(annotation: Annotation, reply=None) -> dict:
 def audience_includes(
     facts: dict | None, *, user_id, is_staff: bool, groups: set[int], moderated: set[int]
 ) -> bool:
-    """can_view_annotation / can_view_reply over an event's facts and a viewer's memberships."""
+    """The rules over a live event's facts (audience_of) and a viewer's memberships in hand."""
     if not facts:
         return False
-
-    def sees(status: str, author) -> bool:
-        if status == Status.DELETED:
-            return False
-        if user_id is not None and author == user_id:
-            return True
-        if status == Status.ACTIVE:
-            return None  # decided by the audience below
-        if facts["visibility"] == Visibility.GROUP:
-            return facts["group"] in moderated
-        return facts["visibility"] == Visibility.PUBLIC and is_staff
-
-    note = sees(facts["status"], facts["author"])
-    if note is None:
-        if facts["visibility"] == Visibility.PUBLIC:
-            note = True
-        elif facts["visibility"] == Visibility.GROUP:
-            note = facts["group"] in groups
-        else:
-            note = False
-    if not note or "reply_status" not in facts:
-        return bool(note)
-    reply = sees(facts["reply_status"], facts["reply_author"])
-    return True if reply is None else reply
+    viewer = KnownViewer(user_id, is_staff, groups, moderated)
+    note = Facts(facts["status"], facts["visibility"], facts["group"], facts["author"])
+    if "reply_status" not in facts:
+        return sees_note(viewer, note)
+    reply = note._replace(status=facts["reply_status"], author_id=facts["reply_author"])
+    return sees_reply(viewer, note, reply)

@@ -1,6 +1,7 @@
 """Discussion threads: a flat list of replies -> a tree, in Python (one query per thread).
 
-Pure functions: the caller fetches every reply of a thread in one query and asks for the tree.
+`thread_for` fetches every reply of a thread in one query and asks the policy which of them
+the viewer may see; `build_tree` and `flatten`, pure functions, shape them for the page.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from annotations import policy
+from annotations.models import Reply
 
 # Replies nest visibly to this depth; deeper ones are reached through "continue this thread".
 MAX_VISIBLE_DEPTH = 5
@@ -83,9 +87,6 @@ def thread_for(user, annotation) -> Thread:
     A reply the viewer may not see (deleted, or hidden from them) is kept as a placeholder only
     when replies they may see hang below it; its text never leaves the server.
     """
-    from annotations import policy
-    from annotations.models import Reply
-
     visible = policy.thread_reply_filter(user, annotation)
     replies = list(
         Reply.objects.filter(annotation_id=annotation.pk)
