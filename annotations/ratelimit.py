@@ -40,6 +40,7 @@ def hit(user, action: str, *, now: datetime | None = None) -> None:
     table = RateCounter._meta.db_table
     for seconds, allowed in limits(action):
         start = _window_start(now, seconds)
+        counter = f"{action}:{seconds}"
         with connection.cursor() as cursor:
             # One statement: concurrent requests from any process serialise on the row.
             cursor.execute(
@@ -50,15 +51,24 @@ def hit(user, action: str, *, now: datetime | None = None) -> None:
                 DO UPDATE SET count = {table}.count + 1
                 RETURNING count
                 """,  # noqa: S608 - the table name is ours, values are parameters
-                [user.pk, f"{action}:{seconds}", start],
+                [user.pk, counter, start],
             )
             (count,) = cursor.fetchone()
+        if count == 1:
+            # This counter's first act in a new window: its earlier windows are over and nothing
+            # reads them again. Clearing them now costs one indexed delete per person, counter
+            # and window (not one per act), keeps the table at about a row per person and
+            # counter, and needs no cron or worker.
+            RateCounter.objects.filter(
+                user_id=user.pk, action=counter, window_start__lt=start
+            ).delete()
         if count > allowed:
             retry = (start + timedelta(seconds=seconds) - now).total_seconds()
             raise RateLimited(action, max(1, math.ceil(retry)))
 
 
 def forget_old(*, older_than: timedelta = timedelta(days=2)) -> int:
-    """Delete counters of windows long gone (run now and then; they are tiny)."""
+    """Delete counters of windows long gone. hit() clears a person's earlier windows itself;
+    what stays is the last window of people who have not acted since, one tiny row each."""
     deleted, _ = RateCounter.objects.filter(window_start__lt=timezone.now() - older_than).delete()
     return deleted

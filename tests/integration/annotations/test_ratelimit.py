@@ -227,10 +227,11 @@ def test_the_window_rolls_over(member):
         ratelimit.hit(member, "post", now=at + timedelta(seconds=20))
     assert refused.value.retry_after == 25  # the window ends at 12:01:00
     assert "Please wait 25 seconds" in str(refused.value)
+    # The refused hit, outside any transaction, stays counted.
+    assert RateCounter.objects.get(user=member, window_start=start).count == 4
     ratelimit.hit(member, "post", now=start + timedelta(seconds=60))  # a fresh minute
     counts = dict(RateCounter.objects.filter(user=member).values_list("window_start", "count"))
-    assert counts[start] == 4  # the refused hit, outside any transaction, stays counted here
-    assert counts[start + timedelta(seconds=60)] == 1
+    assert counts == {start + timedelta(seconds=60): 1}  # the minute that ended is cleared
 
 
 def test_several_windows_each_hold(member, settings):
@@ -260,8 +261,32 @@ def test_limits_can_be_switched_off(client, member, public_note, settings):
     assert not RateCounter.objects.filter(user=member).exists()
 
 
-def test_old_counters_are_forgotten(member):
-    ratelimit.hit(member, "post", now=timezone.now() - timedelta(days=3))
+def test_counters_of_windows_gone_by_are_cleared_as_a_reader_goes_on(member, author, settings):
+    settings.RATE_LIMITS = {"post": [(60, 3), (3600, 5)], "flag": [(60, 2)]}
+    start = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+    for minute in range(0, 300, 13):  # five hours, now and then
+        ratelimit.hit(member, "post", now=start + timedelta(minutes=minute, seconds=5))
+    ratelimit.hit(member, "flag", now=start)
+    ratelimit.hit(author, "post", now=start)
+    now = start + timedelta(hours=5, seconds=10)
+    ratelimit.hit(member, "post", now=now)
+    ratelimit.hit(member, "post", now=now + timedelta(seconds=1))
+    rows = RateCounter.objects.filter(user=member, action__startswith="post:")
+    assert sorted(rows.values_list("action", "window_start", "count")) == [
+        ("post:3600", start + timedelta(hours=5), 2),
+        ("post:60", start + timedelta(hours=5), 2),
+    ]
+    # Other counters, and other readers' counters, wait for their own next act.
+    assert RateCounter.objects.filter(user=member, action="flag:60").exists()
+    assert {c.window_start for c in RateCounter.objects.filter(user=author)} == {start}
+    # The limits hold as before in the current windows.
+    ratelimit.hit(member, "post", now=now + timedelta(seconds=2))
+    with pytest.raises(errors.RateLimited):
+        ratelimit.hit(member, "post", now=now + timedelta(seconds=3))
+
+
+def test_counters_of_readers_who_have_not_come_back_can_be_forgotten(member, author):
+    ratelimit.hit(author, "post", now=timezone.now() - timedelta(days=3))
     ratelimit.hit(member, "post")
     assert ratelimit.forget_old() == 1
-    assert RateCounter.objects.filter(user=member).count() == 1
+    assert list(RateCounter.objects.values_list("user", flat=True)) == [member.pk]

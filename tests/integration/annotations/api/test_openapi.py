@@ -1,6 +1,6 @@
 """A bounded schemathesis run against the API's OpenAPI description finds no server error.
 
-Cases are generated from annotations.openapi.description() (valid and invalid ones) and sent to
+Cases are generated from annotations.api.openapi.description() (valid and invalid ones) and sent to
 the Django app through WSGI. Half of them carry a real person's token, name a real document,
 annotation or reply, and (for PUT) its current ETag, so that they reach past the 404s into
 parsing, placing and the services; the others keep what schemathesis made up.
