@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -233,7 +234,7 @@ def discussion_new(request: HttpRequest, slug: str) -> HttpResponse:
         Document.objects.only("slug", "title", "current_revision"), slug=slug
     )
     if not policy.can_annotate(request.user):
-        return redirect(f"/accounts/login/?next={request.get_full_path()}")
+        return redirect_to_login(request.get_full_path())
     key = (request.POST.get("paragraph") or request.GET.get("paragraph") or "").strip() or None
     paragraph = None
     if key:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -76,7 +77,7 @@ def annotation_create(request: HttpRequest, slug: str) -> HttpResponse:
     if not policy.can_annotate(request.user):
         if request.htmx:
             return refused(request, "Log in to annotate.", status=403)
-        return redirect(f"{reverse('login')}?next={document.get_absolute_url()}")
+        return redirect_to_login(document.get_absolute_url())
     form = AnnotationCreateForm(request.POST, user=request.user, audience_optional=True)
     layer = request_layer(request)
     if not form.is_valid():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from urllib.parse import parse_qs
 
 import pytest
 from django.db import connection, transaction
@@ -857,3 +858,15 @@ def test_unknown_ids_are_404(client, member, public_note, method, name, data):
     assert response.status_code == 404
     assert not Reply.objects.exists() and not Flag.objects.exists()
     assert not Reaction.objects.exists()
+
+
+def test_logging_in_to_start_a_discussion_comes_back_to_the_same_address(client):
+    """The whole address survives the trip to the login page, its query string included."""
+    document = _make_document(paragraphs=3)
+    key = document.current_revision.paragraphs.order_by("position").first().key
+    asked = f"{reverse('discussion_new', kwargs={'slug': document.slug})}?paragraph={key}&x=1"
+    response = client.get(asked)
+    assert response.status_code == 302
+    login, _, query = response["Location"].partition("?")
+    assert login == reverse("login")
+    assert parse_qs(query) == {"next": [asked]}
