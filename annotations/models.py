@@ -351,7 +351,7 @@ class Annotation(models.Model):
             ),
             # My notes: a reader's own annotations, newest first.
             models.Index(fields=["author", "-created_at"], name="annotation_author_idx"),
-            # Exports (annotations.exporting) walk a reader's or a group's notes in reading
+            # Exports (annotations.transfer.exporting) walk a reader's or a group's notes in reading
             # order, a batch at a time from where the last one stopped.
             models.Index(
                 fields=["author", "document", "start_position", "start_offset"],

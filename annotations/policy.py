@@ -373,7 +373,7 @@ def layer_filter(user, layer: str) -> Q:
 def audience_key(user) -> tuple:
     """Everything the rules above read about a viewer, as one hashable value: viewers with
     equal keys may see exactly the same annotations. What is cached per viewer (the reading
-    page's marks, annotations.reading) keys on it, so a change here — a group joined or left, a
+    page's marks, annotations.reading.page) keys on it, so a change here — a group joined or left, a
     role, staff status — is never served stale. Keep it in step with `Viewer`: an audience that
     reads something new about the viewer must add it here."""
     if not _authenticated(user):

@@ -2,7 +2,8 @@
 
 Built in Python rather than with a template loop: a book has thousands of paragraphs, and this
 is the hot path of every reading page. Everything interpolated is either stored, sanitized
-paragraph HTML (made by reader.importing), marks drawn by annotations.marks, or a number/key we
+paragraph HTML (made by reader.importing), marks drawn into it by annotations.reading.marks
+(handed in through Decor: this module imports nothing of annotations), or a number/key we
 generated ([a-z0-9-]).
 
 Each paragraph is an element with id="p-<key>" holding three parts: its number in the margin
@@ -29,7 +30,7 @@ _TAG = re.compile(r"<[^>]*>")
 class Decor:
     """What the viewer adds to the bare text: marks, note counts, the annotate control."""
 
-    # key -> the paragraph's HTML with the marks drawn in (annotations.reading); others bare
+    # key -> the paragraph's HTML with the marks drawn in (annotations.reading.page); others bare
     drawn: Mapping[str, str] = field(default_factory=dict)
     counts: Mapping[str, list[int]] = field(default_factory=dict)  # key -> [notes, highlights]
     can_annotate: bool = False

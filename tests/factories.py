@@ -128,7 +128,7 @@ def make_annotation(
     quote: str | None = None,
     **fields,
 ) -> Annotation:
-    """An annotation stored through annotations.services.annotation_create (so validated like
+    """An annotation stored through annotations.notes.services.annotation_create (so validated like
     any reader's); `fields` are its other arguments: body, tags, colour, visibility, group."""
     target = make_target(
         document, position=position, start=start, end=end, end_position=end_position, quote=quote
@@ -139,7 +139,7 @@ def make_annotation(
 
 
 def make_private(annotation: Annotation, *, editor) -> Annotation:
-    """`annotation` edited to "only me" through annotations.services, all else kept."""
+    """`annotation` edited to "only me" through annotations.notes.services, all else kept."""
     return note_services.annotation_update(
         annotation_id=annotation.pk,
         editor=editor,

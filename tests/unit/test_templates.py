@@ -20,7 +20,7 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates"
 SERVER_MADE = {
     # A note's or reply's body_html: Markdown rendered once, on save, through nh3's allow-list.
     ("annotations/_body.html", "item.body_html"),
-    # Paragraphs with their marks, drawn by annotations.reading from the imported text's HTML.
+    # Paragraphs with their marks, drawn by annotations.reading.page from the imported text's HTML.
     ("annotations/reading/_changed.html", "part"),
     ("annotations/live/_live_paragraphs.html", "part"),
     # Form help texts, written in code (Django's password rules come as an HTML list).
