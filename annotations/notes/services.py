@@ -1,4 +1,5 @@
-"""Writes on the annotation side. Each is atomic and validated; a refused write stores nothing.
+"""Writes on highlights and notes: create, edit, delete, and the checks the other writers share
+(a body, tags, an audience). Each is atomic and validated; a refused write stores nothing.
 
 Views ask annotations.policy whether an act is allowed before calling these; the services
 check again what they rely on (a group note's author is in the group), so no caller can store

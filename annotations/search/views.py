@@ -1,5 +1,6 @@
-"""Search: the page (/search/) and the API (/api/search). Both parse the same form, call
-annotations.search.search (which asks annotations.policy through the querysets) and present."""
+"""Search: the page (/search/) and the API (/api/search), and the tag pages (/tags/). Search
+parses one form, calls annotations.search.query.search (which asks annotations.policy through
+the querysets) and presents; tags read annotations.search.tags."""
 
 from __future__ import annotations
 
