@@ -24,7 +24,7 @@ the tables are vacuumed and analysed, as autovacuum would within a minute.
 
 If a bar is missed, the reading page's view is profiled in-process (cProfile, top functions).
 
-Run alone with `DEBUG=1 .venv/bin/python tests/bench/bench_annotations.py`, or all with
+Run alone with `.venv/bin/python tests/bench/bench_annotations.py`, or all with
 `make bench`.
 """
 
@@ -882,7 +882,7 @@ def main() -> dict:
                 "browser": browser,
                 "writes": writes,
                 "profile_reading_page": profile,
-                "server": "uvicorn, one worker process (reader.asgi), DEBUG=1",
+                "server": "uvicorn, one worker process (reader.asgi), DEBUG off",
                 "server_env": SERVER_ENV,
                 "load_average": load,
             },

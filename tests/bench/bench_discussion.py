@@ -20,7 +20,7 @@
 Replies and flags are inserted with bulk_create (body_html made by the one renderer). If a bar
 is missed, the page is profiled in-process (cProfile) and its slowest queries listed.
 
-Run alone with `DEBUG=1 .venv/bin/python tests/bench/bench_discussion.py`, or all with
+Run alone with `.venv/bin/python tests/bench/bench_discussion.py`, or all with
 `make bench`. MARGINALIA_BENCH_DB=<name> runs it on a database of its own.
 """
 
@@ -740,7 +740,7 @@ def main() -> dict:
                 },
                 "writes": writes,
                 "profiles": profiles,
-                "server": "uvicorn, one worker process (reader.asgi), DEBUG=1",
+                "server": "uvicorn, one worker process (reader.asgi), DEBUG off",
                 "server_env": SERVER_ENV,
                 "load_average": load,
             },

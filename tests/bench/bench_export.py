@@ -14,11 +14,11 @@ notes and as their own notes ("My notes"), through `annotations.exporting.stream
    (in a second run of its own, as tracing slows Python down), and the process's peak RSS
    (VmHWM, reset just before the stream through /proc/self/clear_refs) above its RSS before.
    Bar: the peak at 100,000 is at most 1.5x the peak at 10,000 — memory does not grow with
-   the count. DEBUG's log of every SQL statement is off in these processes, as in production
-   (the server below keeps DEBUG=1 like every benchmark: its log grows ~10 KB a query, two
-   queries a batch of 500 notes). Baseline for time (same run, same process kind): reading
-   the same notes and replies from PostgreSQL through the ORM's chunked iterator, writing
-   nothing.
+   the count. DEBUG is off in these processes and in the server below, as in every benchmark
+   and in production (DEBUG's log of every SQL statement, ~10 KB a query here, two queries a
+   batch of 500 notes, would grow with the export). Baseline for time (same run, same process
+   kind): reading the same notes and replies from PostgreSQL through the ORM's chunked
+   iterator, writing nothing.
 2. Over HTTP from uvicorn: GET /documents/<slug>/export.<fmt> as the author, read in 64 KiB
    pieces and thrown away; time to first byte, total time, bytes, and the server process's peak
    RSS during the response (sampled every 10 ms) above its RSS before it. Same bar.
@@ -26,7 +26,7 @@ notes and as their own notes ("My notes"), through `annotations.exporting.stream
 An export whose small size takes longer than SLOW_S is reported with its rate, and its large
 size (and the HTTP part) is not run: it would take ten times as long.
 
-Run alone with `DEBUG=1 .venv/bin/python tests/bench/bench_export.py [--annotations N]`, or all
+Run alone with `.venv/bin/python tests/bench/bench_export.py [--annotations N]`, or all
 with `make bench`.
 """
 
@@ -89,9 +89,9 @@ def reset_peak_rss() -> bool:
 
 
 def child(spec: dict) -> dict:
-    # DEBUG keeps every SQL statement in connection.queries (up to 9,000, ~10 KB each here):
-    # memory that grows with the export's size in development only. Off, as in production.
-    settings.DEBUG = False
+    # DEBUG is off (the harness sees to it, as production): on, it would keep every SQL
+    # statement in connection.queries (up to 9,000, ~10 KB each here), memory growing with
+    # the export's size.
     open_database(spec["database"])
     user = User.objects.get(username=spec["user"])
     document = Document.objects.only("slug", "title", "author", "source").get(slug=spec["document"])

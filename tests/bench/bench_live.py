@@ -28,7 +28,7 @@ one asyncio loop in a thread of this process; every `change` event's arrival is 
 5. The per-person limit on open streams (LIVE_MAX_STREAMS_PER_PERSON, default 8, left as it
    is: every reader here is a different person): the 9th stream of one person answers 429.
 
-Run alone with `DEBUG=1 .venv/bin/python tests/bench/bench_live.py`, or all with `make bench`.
+Run alone with `.venv/bin/python tests/bench/bench_live.py`, or all with `make bench`.
 MARGINALIA_BENCH_DB=<name> runs it on a database of its own.
 """
 

@@ -3,18 +3,21 @@
 Benchmarks are scripts (`make bench`), not tests. Each figure is printed next to a baseline
 measured in the same run, so the README can quote ratios that hold on any machine.
 
-Import this module before any project code: it puts the project on sys.path and sets Django
-up. Then call `setup()` before the first query: it points Django at `marginalia_bench`.
+Import this module before any project code: it puts the project on sys.path, sets the
+benchmark's environment (BENCH_ENV: DEBUG off, as in production) and sets Django up. Then call
+`setup()` before the first query: it points Django at `marginalia_bench`.
 """
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import math
 import os
 import platform
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -36,7 +39,21 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-os.environ.setdefault("DEBUG", "1")
+# Every benchmark is measured as production runs: DEBUG off (debug mode logs every SQL
+# statement and skews timings and memory). What production mode needs besides, for this process
+# and the servers it starts (they inherit the environment), and nothing else: a strong key of
+# this run's own (logins are sessions signed with it, made here and read by the server), the
+# hosts the benchmarks use, and plain HTTP on 127.0.0.1 (no redirect to HTTPS, cookies not
+# marked Secure). Set over whatever the shell has: a DEBUG=1 left there would skew the figures.
+BENCH_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(64),
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "0",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
+}
+os.environ.update(BENCH_ENV)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reader.settings")
 
 import django  # noqa: E402  (the environment above must be set first)
@@ -55,11 +72,20 @@ from psycopg import sql  # noqa: E402
 # benchmarking on one machine never drop each other's; unset, it is marginalia_bench.
 BENCH_DB = os.environ.get("MARGINALIA_BENCH_DB") or "marginalia_bench"
 OUT_DIR = Path(settings.VAR_DIR) / "bench"
-# The live server's own var dir: whitenoise (DEBUG) serves its staticfiles/ at request time.
+# The live server's own var dir (MARGINALIA_VAR_DIR): its STATIC_ROOT is staticfiles/ in it,
+# where collect_static() puts the collected files and their manifest, as `manage.py serve` does
+# in production. This process renders pages with the same manifest: its STATIC_ROOT points there
+# too (set before anything opened the static files storage; nothing else here reads it).
 SERVER_VAR_DIR = OUT_DIR / ("server" if BENCH_DB == "marginalia_bench" else f"server-{BENCH_DB}")
 SERVER_STATIC_DIR = SERVER_VAR_DIR / "staticfiles"
+settings.STATIC_ROOT = SERVER_STATIC_DIR
+
+if settings.DEBUG:
+    raise RuntimeError("The benchmarks must run with DEBUG off.")
 
 _bench_url: str | None = None
+_static_collected = False
+_servers_running = 0
 
 
 # ------------------------------------------------------------------------------ database
@@ -91,6 +117,7 @@ def setup() -> str:
         raise RuntimeError(f"Django is connected to {current!r}, not {BENCH_DB!r}.")
     call_command("migrate", interactive=False, verbosity=0)
     _bench_url = _database_url(default, BENCH_DB)
+    collect_static()
     return _bench_url
 
 
@@ -98,6 +125,23 @@ def close() -> None:
     """Give the pool's connections back before exit (the embedded server stops at exit)."""
     connection.close()
     connection.close_pool()
+
+
+def collect_static() -> None:
+    """`collectstatic` into SERVER_STATIC_DIR, once per process; removed again at exit.
+
+    With DEBUG off whitenoise serves only what is in STATIC_ROOT when the server starts, and
+    templates name files through the manifest (CompressedManifestStaticFilesStorage), in this
+    process as in the server. A leftover of an interrupted run is cleared first.
+    """
+    global _static_collected
+    if _static_collected:
+        return
+    shutil.rmtree(SERVER_VAR_DIR, ignore_errors=True)
+    SERVER_STATIC_DIR.mkdir(parents=True)
+    atexit.register(shutil.rmtree, SERVER_VAR_DIR, ignore_errors=True)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    _static_collected = True
 
 
 def _server_params(config: dict, dbname: str) -> dict:
@@ -143,21 +187,23 @@ def _free_port() -> int:
 def serve(timeout: float = 30.0, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run the app under uvicorn on the bench database; yield its base URL.
 
-    The process is the same as `make run` serves (reader.asgi), with DEBUG=1. Files put in
-    SERVER_STATIC_DIR are served by whitenoise under STATIC_URL while it runs. `env` adds
+    The app as `manage.py serve` serves it in production (reader.asgi, DEBUG off, static files
+    collected), with BENCH_ENV. Whitenoise serves what SERVER_STATIC_DIR holds when it starts
+    (the collected files, and any static_file() entered before), under STATIC_URL. `env` adds
     environment variables (settings) for the server process only.
     """
+    global _servers_running
     url = setup()
+    collect_static()  # setup() does, unless generate.open_database() chose the database
     port = _free_port()
-    SERVER_STATIC_DIR.mkdir(parents=True, exist_ok=True)
     # Django's ASGI handler warns once that whitenoise's file iterator is synchronous: known
     # (it can only make the static baseline slower, never faster), so kept off the report.
     quiet = "ignore:StreamingHttpResponse must consume synchronous iterators"
     python_warnings = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), quiet) if w)
     env = {
         **os.environ,
+        **BENCH_ENV,
         "DATABASE_URL": url,
-        "DEBUG": "1",
         # Its STATIC_ROOT (and MEDIA_ROOT) land under var/bench/server, away from dev files.
         "MARGINALIA_VAR_DIR": str(SERVER_VAR_DIR),
         "PYTHONWARNINGS": python_warnings,
@@ -167,17 +213,18 @@ def serve(timeout: float = 30.0, env: dict[str, str] | None = None) -> Iterator[
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=BASE_DIR, env=env)
     base = f"http://127.0.0.1:{port}"
+    _servers_running += 1
     try:
         _wait_until_up(process, base, timeout)
         yield base
     finally:
+        _servers_running -= 1
         process.terminate()  # uvicorn finishes in-flight requests and exits on SIGTERM
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        shutil.rmtree(SERVER_VAR_DIR, ignore_errors=True)
 
 
 def _wait_until_up(process: subprocess.Popen, base: str, timeout: float) -> None:
@@ -189,6 +236,8 @@ def _wait_until_up(process: subprocess.Popen, base: str, timeout: float) -> None
             with urllib.request.urlopen(base + "/", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as error:  # it answers, but not as the benchmarks need
+            raise RuntimeError(f"uvicorn answered GET / with {error.code}") from error
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.1)
     raise RuntimeError(f"uvicorn did not answer at {base} within {timeout:g} s")
@@ -196,7 +245,14 @@ def _wait_until_up(process: subprocess.Popen, base: str, timeout: float) -> None
 
 @contextmanager
 def static_file(name: str, data: bytes) -> Iterator[str]:
-    """Put `data` where the live server serves static files; yield its URL path; remove it."""
+    """Put `data` where the live server serves static files; yield its URL path; remove it.
+
+    Enter it before serve(): with DEBUG off whitenoise lists its files once, when the server
+    starts (WHITENOISE_AUTOREFRESH off), so a file added to a running server is never served.
+    """
+    if _servers_running:
+        raise RuntimeError("static_file() must be entered before serve() starts the server.")
+    collect_static()
     path = SERVER_STATIC_DIR / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -344,6 +400,7 @@ def machine() -> dict:
         "database": "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded pgserver",
         "python": platform.python_version(),
         "django": django.get_version(),
+        "debug": settings.DEBUG,
     }
 
 
@@ -352,7 +409,8 @@ def machine_line(info: dict | None = None) -> str:
     return (
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']:g} GiB RAM; "
         f"PostgreSQL {info['postgresql']} ({info['database']}); "
-        f"Python {info['python']}, Django {info['django']}; DEBUG=1."
+        f"Python {info['python']}, Django {info['django']}; "
+        f"DEBUG {'on' if info.get('debug', True) else 'off'}."
     )
 
 
