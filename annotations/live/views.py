@@ -13,7 +13,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
-from django.db.models.functions import Length
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, render
 from django.utils import timezone
@@ -24,8 +23,8 @@ from annotations.live import events as live
 from annotations.live import hub as live_hub
 from annotations.live.presence import presence_leave, presence_tick
 from annotations.models import LiveEvent
-from annotations.reading.page import paragraph_swaps
-from reader.models import Document, Paragraph
+from annotations.reading.page import page_paragraphs, paragraph_swaps
+from reader.models import Document
 
 # Open streams per person in this process (a tab or two each is plenty; a script is not).
 _open_per_user: Counter = Counter()
@@ -168,11 +167,6 @@ def paragraphs(request: HttpRequest, slug: str) -> HttpResponse:
     )
     keys = [k for k in request.GET.get("keys", "").split(",") if k][:200]
     layer = policy.clean_layer(request.GET.get("layer", ""))
-    rows = list(
-        Paragraph.objects.filter(revision_id=document.current_revision_id, key__in=keys)
-        .only("position", "key", "kind", "level", "ordered", "html")
-        .annotate(length=Length("text"))
-        .order_by("position")
-    )
+    rows = list(page_paragraphs(document.current_revision_id).filter(key__in=keys))
     parts = paragraph_swaps(request.user, document, rows, layer)
     return render(request, "annotations/live/_live_paragraphs.html", {"parts": parts})

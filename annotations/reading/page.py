@@ -21,6 +21,7 @@ from operator import itemgetter
 from django.core.cache import caches
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -29,6 +30,7 @@ from annotations.anchoring import spans_in_paragraph
 from annotations.models import Annotation
 from annotations.reading.marks import Span, draw_marks
 from reader.layout import Decor, heading_repeats_title, side_html, text_element
+from reader.models import Paragraph
 
 
 @dataclass
@@ -312,3 +314,14 @@ def paragraph_swaps(user, document, paragraphs, layer: str) -> list[str]:
         out.append(text_element(paragraph, decor, as_title=as_title, attrs=oob))
         out.append(side_html(paragraph, decor, attrs=oob))
     return out
+
+
+def page_paragraphs(revision_id: int | None):
+    """The paragraphs a reading page draws, in order, with their text length (in code points,
+    as offsets count) for placing marks. Narrow it with .filter() for a few of them."""
+    return (
+        Paragraph.objects.filter(revision_id=revision_id)
+        .only("position", "key", "kind", "level", "ordered", "html")
+        .annotate(length=Length("text"))
+        .order_by("position")
+    )

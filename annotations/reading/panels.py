@@ -5,27 +5,19 @@ what a page takes in after a write (the panel, the paragraphs it touches, the me
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models.functions import Length
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from annotations import policy
 from annotations.discussions.threads import MAX_VISIBLE_DEPTH, flatten, thread_for
 from annotations.models import Annotation
-from annotations.reading.page import paragraph_swaps
+from annotations.reading.page import page_paragraphs, paragraph_swaps
 from reader.models import Document, Paragraph
 
 
 def _paragraphs_touched(annotation: Annotation):
-    return (
-        Paragraph.objects.filter(
-            revision_id=annotation.revision_id,
-            position__gte=annotation.start_position,
-            position__lte=annotation.end_position,
-        )
-        .only("position", "key", "kind", "level", "ordered", "html")
-        .annotate(length=Length("text"))
-        .order_by("position")
+    return page_paragraphs(annotation.revision_id).filter(
+        position__gte=annotation.start_position, position__lte=annotation.end_position
     )
 
 

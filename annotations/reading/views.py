@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models.functions import Length
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from annotations import policy
 from annotations.http import request_layer
 from annotations.models import Annotation
-from annotations.reading.page import cached_page, decor_for, layer_choices
+from annotations.reading.page import cached_page, decor_for, layer_choices, page_paragraphs
 from annotations.reading.panels import paragraph_panel
 from reader.layout import heading_repeats_title, render_paragraphs
 from reader.models import Document, Paragraph
@@ -44,7 +42,7 @@ def document(request: HttpRequest, slug: str) -> HttpResponse:
         Document.objects.select_related("current_revision").defer("current_revision__source_text"),
         slug=slug,
     )
-    layer = current_layer(request)
+    layer = request_layer(request)
     page = cached_page(request.user, doc, layer, build=lambda: _page(request.user, doc, layer))
     return render(
         request,
@@ -75,19 +73,6 @@ def _page(user, doc: Document, layer: str) -> dict:
         "can_annotate": decor.can_annotate,
         "document_discussions": decor.document_discussions,
     }
-
-
-def page_paragraphs(revision_id: int | None):
-    """The paragraphs a reading page draws, with their text length for anchoring marks."""
-    return (
-        Paragraph.objects.filter(revision_id=revision_id)
-        .only("position", "key", "kind", "level", "ordered", "html")
-        .annotate(length=Length("text"))
-    )
-
-
-def current_layer(request: HttpRequest) -> str:
-    return policy.clean_layer(request.GET.get("layer", ""))
 
 
 @require_GET

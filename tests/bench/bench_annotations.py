@@ -56,8 +56,7 @@ from psycopg import sql
 
 from annotations.anchoring import CONTEXT, PARAGRAPH_SEPARATOR, ParagraphText, Target, anchor
 from annotations.models import Annotation, Group, Membership
-from annotations.reading.page import page_marks
-from annotations.reading.views import page_paragraphs
+from annotations.reading.page import page_marks, page_paragraphs
 from annotations.rendering import render_markdown
 from reader.layout import Decor, render_paragraphs
 from reader.models import Document, Paragraph

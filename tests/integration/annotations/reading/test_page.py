@@ -24,8 +24,13 @@ from annotations.models import Annotation, Membership
 from annotations.moderation import services as moderation
 from annotations.notes import services as note_services
 from annotations.reading.marks import Span, draw_marks
-from annotations.reading.page import drawn_paragraph, marks_sql, page_marks, page_version
-from annotations.reading.views import page_paragraphs
+from annotations.reading.page import (
+    drawn_paragraph,
+    marks_sql,
+    page_marks,
+    page_paragraphs,
+    page_version,
+)
 from tests.factories import make_annotation, make_document, make_private
 
 pytestmark = pytest.mark.django_db
