@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from html import escape as _html_escape
 from html import unescape
 from html.parser import HTMLParser
@@ -30,8 +31,21 @@ FORMATS = ("text", "markdown", "html")
 KINDS = ("paragraph", "heading", "blockquote", "list_item", "code")
 
 
+# Default for how many blocks (quotes, lists, HTML block elements) may sit inside one
+# another; the app passes settings.IMPORT_MAX_NESTING. Real documents stay far below it.
+MAX_NESTING = 100
+
+
 class ImportRefused(ValueError):
     """Input that cannot become a document; str(exc) is a clear message for the user."""
+
+
+def _too_deep(max_nesting: int, where: str) -> ImportRefused:
+    return ImportRefused(
+        f"The text is nested too deeply: more than {max_nesting} levels of blocks "
+        f"(quotes, lists or HTML elements) inside one another, reached at {where}. "
+        "Flatten the nesting and try again."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,17 +272,78 @@ def _alt_text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: A
     return str(escapeHtml(self.renderInlineAsText(children, options, env)))
 
 
-# Typographer stays off: quotes, dashes and ellipses must come through byte for byte.
-_MD = MarkdownIt("commonmark", {"typographer": False}).enable(["table", "strikethrough"])
-_MD.add_render_rule("softbreak", _space)
-_MD.add_render_rule("hardbreak", _space)
-_MD.add_render_rule("image", _alt_text)
+def _markdown_it(max_nesting: int = 20) -> MarkdownIt:
+    # Typographer stays off: quotes, dashes and ellipses must come through byte for byte.
+    md = MarkdownIt("commonmark", {"typographer": False, "maxNesting": max_nesting})
+    md.enable(["table", "strikethrough"])
+    md.add_render_rule("softbreak", _space)
+    md.add_render_rule("hardbreak", _space)
+    md.add_render_rule("image", _alt_text)
+    return md
 
 
-def split_markdown(source: str) -> list[Block]:
-    """CommonMark via markdown-it's token stream; inline HTML is rendered, then sanitized."""
+# Inline markup is parsed with CommonMark's own nesting limit (20): its link and emphasis
+# rules recurse, and a higher limit lets "[[[[…" overflow the Python stack.
+_MD_INLINE = _markdown_it()
+
+
+def _parse_inline(state: Any) -> None:
+    """markdown-it's core "inline" rule, run by the parser with the inline nesting limit."""
+    for token in state.tokens:
+        if token.type == "inline":
+            if token.children is None:
+                token.children = []
+            _MD_INLINE.inline.parse(token.content, _MD_INLINE, state.env, token.children)
+
+
+def _hr(state: Any, start_line: int, end_line: int, silent: bool) -> bool:
+    """markdown-it's thematic-break rule, answering "no" at once for most lines.
+
+    The rule reads the rest of the line each time it is tried, and a line like "- - - … x"
+    is tried once per list it opens: quadratic. A break holds only its marker, spaces and
+    tabs, so the last other character of each line is found once and remembered.
+    """
+    src = state.src
+    pos = state.bMarks[start_line] + state.tShift[start_line]
+    end = state.eMarks[start_line]
+    if pos < end and src[pos] in "*-_":
+        seen = state.__dict__.setdefault("_hr_last_other", {})
+        key = (end, src[pos])
+        last = seen.get(key)
+        if last is None:
+            start = src.rfind("\n", 0, end) + 1
+            last = seen[key] = start + len(src[start:end].rstrip(src[pos] + " \t")) - 1
+        if last > pos:
+            return False  # some other character follows the marker: not a break
+    return bool(_HR_RULE.fn(state, start_line, end_line, silent))
+
+
+_HR_RULE = next(rule for rule in _MD_INLINE.block.ruler.__rules__ if rule.name == "hr")
+
+
+@lru_cache(maxsize=8)
+def _block_markdown_it(max_nesting: int) -> MarkdownIt:
+    """A parser whose block nesting limit lets split_markdown see nesting past `max_nesting`.
+
+    markdown-it silently drops whatever lies deeper than its maxNesting (a quote counts one
+    level, a list two: the list and its item), so the limit sits just past what we accept;
+    the token walk then refuses the first container deeper than `max_nesting`. The limit
+    also bounds markdown-it's own work on deeply nested input.
+    """
+    md = _markdown_it(2 * max(max_nesting, 0) + 1)
+    md.core.ruler.at("inline", _parse_inline)
+    md.block.ruler.at("hr", _hr, {"alt": list(_HR_RULE.alt)})
+    return md
+
+
+def split_markdown(source: str, max_nesting: int = MAX_NESTING) -> list[Block]:
+    """CommonMark via markdown-it's token stream; inline HTML is rendered, then sanitized.
+
+    More than `max_nesting` quotes and lists inside one another is refused.
+    """
+    md = _block_markdown_it(max_nesting)
     env: dict[str, Any] = {}
-    tokens = _MD.parse(_prepare(source), env)
+    tokens = md.parse(_prepare(source), env)
     blocks: list[Block] = []
     quotes = 0
     lists: list[bool] = []  # ordered flag of each open list, outermost first
@@ -290,20 +365,28 @@ def split_markdown(source: str) -> list[Block]:
             kind, level, ordered = context()
             blocks.append(Block(kind, text, html, level, ordered))
 
+    def check_depth(token: Token) -> None:
+        if quotes + len(lists) > max_nesting:
+            line = f"line {token.map[0] + 1}" if token.map else "the end"
+            kind = "quote" if token.type == "blockquote_open" else "list"
+            raise _too_deep(max_nesting, f"a {kind} on {line}")
+
     for token in tokens:
         ttype = token.type
         if ttype == "inline":
-            fragment = _MD.renderer.renderInline(token.children or [], _MD.options, env)
+            fragment = md.renderer.renderInline(token.children or [], md.options, env)
             if row is None:
                 emit(fragment)
             elif fragment.strip():
                 row.append(fragment)
         elif ttype == "blockquote_open":
             quotes += 1
+            check_depth(token)
         elif ttype == "blockquote_close":
             quotes -= 1
         elif ttype in ("bullet_list_open", "ordered_list_open"):
             lists.append(ttype == "ordered_list_open")
+            check_depth(token)
         elif ttype in ("bullet_list_close", "ordered_list_close"):
             lists.pop()
         elif ttype == "heading_open":
@@ -323,7 +406,10 @@ def split_markdown(source: str) -> list[Block]:
                 blocks.append(block)
         elif ttype == "html_block":
             where, level, ordered = context()
-            for block in split_html(token.content):
+            first_line = token.map[0] + 1 if token.map else 1
+            depth = quotes + len(lists)
+            html = _split_html(_prepare(token.content), max_nesting, depth, first_line)
+            for block in html:
                 if block.kind != "code" and where != "paragraph":
                     block = replace(block, kind=where, level=level, ordered=ordered)
                 blocks.append(block)
@@ -397,13 +483,39 @@ _HEAD_CONTENT = frozenset(
 )
 
 
+# (inside a quote, inside an item, open lists, innermost list ordered, heading level)
+_Context = tuple[bool, bool, int, bool, int]
+
+
+def _push_context(outer: _Context | None, tag: str) -> _Context:
+    """The context inside `tag` opened within `outer`: one step, not a walk of the stack."""
+    quote, item, lists, ordered, heading = outer or (False, False, 0, False, 0)
+    if tag == "blockquote":
+        quote = True
+    elif tag in _LISTS:
+        lists += 1
+        ordered = tag == "ol"
+    elif tag == "li":
+        item = True
+    elif tag in _HEADINGS:
+        heading = int(tag[1])
+    return quote, item, lists, ordered, heading
+
+
 class _HtmlSplitter(HTMLParser):
     """Walks parser events, keeping a stack of open block elements and an inline buffer."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_nesting: int = MAX_NESTING, depth: int = 0, first_line: int = 1) -> None:
         super().__init__(convert_charrefs=True)
+        self.max_nesting = max_nesting
+        self.depth = depth  # quotes and lists this HTML sits in (HTML inside Markdown)
+        self.first_line = first_line  # line of the source where this HTML starts
         self.blocks: list[Block] = []
         self.stack: list[str] = []  # open block-level elements only
+        # Everything below is kept in step with the stack so that no event has to walk it:
+        # walking it made deeply nested input quadratic.
+        self.open_at: dict[str, list[int]] = {}  # tag -> its indices in the stack, ascending
+        self.contexts: list[_Context] = []  # contexts[i]: what stack[: i + 1] makes a block
         self.buf: list[str] = []  # inline html of the block being read
         self.has_text = False
         self.code: list[str] = []  # raw text of the <pre> being read
@@ -454,11 +566,9 @@ class _HtmlSplitter(HTMLParser):
             return
         if tag in _BLOCK_TAGS:
             self._flush()
-            targets = _HEADINGS if tag in _HEADINGS else (tag,)
-            for index in range(len(self.stack) - 1, -1, -1):
-                if self.stack[index] in targets:
-                    self._pop_to(index)
-                    break
+            index = self._nearest(_HEADINGS if tag in _HEADINGS else (tag,))
+            if index >= 0:
+                self._pop_to(index)
         elif self.pre:
             return
         elif tag == "br":
@@ -508,47 +618,51 @@ class _HtmlSplitter(HTMLParser):
             self._close_sibling({"tr"}, {"table"})
         elif tag in _HEADINGS and stack and stack[-1] in _HEADINGS:
             self._pop_to(len(stack) - 1)
+        if self.depth + len(stack) >= self.max_nesting:
+            line, column = self.getpos()
+            where = f"a <{tag}> on line {self.first_line + line - 1}"
+            if not self.depth:  # inside a Markdown quote or list the column would be off
+                where += f", column {column + 1}"
+            raise _too_deep(self.max_nesting, where)
+        self.open_at.setdefault(tag, []).append(len(stack))
         stack.append(tag)
+        self.contexts.append(_push_context(self.contexts[-1] if self.contexts else None, tag))
         if tag == "pre":
             self.pre += 1
 
+    def _nearest(self, names: frozenset[str] | set[str] | tuple[str, ...]) -> int:
+        """Stack index of the innermost open element named in `names`, or -1."""
+        found = -1
+        for name in names:
+            indices = self.open_at.get(name)
+            if indices and indices[-1] > found:
+                found = indices[-1]
+        return found
+
     def _close_p(self) -> None:
-        for index in range(len(self.stack) - 1, -1, -1):
-            name = self.stack[index]
-            if name == "p":
-                self._pop_to(index)
-                return
-            if name in _P_SCOPE:
-                return
+        index = self._nearest(("p",))
+        if index > self._nearest(_P_SCOPE):
+            self._pop_to(index)
 
     def _close_sibling(self, names: set[str], boundary: frozenset[str] | set[str]) -> None:
         """An <li> closes the previous <li> of the same list, and so on."""
-        for index in range(len(self.stack) - 1, -1, -1):
-            name = self.stack[index]
-            if name in names:
-                self._pop_to(index)
-                return
-            if name in boundary:
-                return
+        index = self._nearest(names)
+        if index > self._nearest(boundary):
+            self._pop_to(index)
 
     def _pop_to(self, index: int) -> None:
-        self.pre -= self.stack[index:].count("pre")
+        # Each element is popped once after being pushed once: linear over the whole input.
+        for tag in self.stack[index:]:
+            self.open_at[tag].pop()
+            if tag == "pre":
+                self.pre -= 1
         del self.stack[index:]
+        del self.contexts[index:]
 
     def _context(self) -> tuple[str, int, bool]:
-        quote = item = False
-        lists = heading = 0
-        ordered = False
-        for name in self.stack:
-            if name == "blockquote":
-                quote = True
-            elif name in _LISTS:
-                lists += 1
-                ordered = name == "ol"
-            elif name == "li":
-                item = True
-            elif name in _HEADINGS:
-                heading = int(name[1])
+        if not self.contexts:
+            return "paragraph", 0, False
+        quote, item, lists, ordered, heading = self.contexts[-1]
         if quote:
             return "blockquote", 0, False
         if item:
@@ -573,18 +687,25 @@ class _HtmlSplitter(HTMLParser):
             self.has_text = False
 
 
-def split_html(source: str) -> list[Block]:
-    """Block elements become blocks; inline content is sanitized by nh3."""
-    splitter = _HtmlSplitter()
-    splitter.feed(_prepare(source))
+def split_html(source: str, max_nesting: int = MAX_NESTING) -> list[Block]:
+    """Block elements become blocks; inline content is sanitized by nh3.
+
+    More than `max_nesting` block elements open inside one another is refused.
+    """
+    return _split_html(_prepare(source), max_nesting)
+
+
+def _split_html(source: str, max_nesting: int, depth: int = 0, first_line: int = 1) -> list[Block]:
+    splitter = _HtmlSplitter(max_nesting, depth, first_line)
+    splitter.feed(source)
     splitter.close()
     return splitter.blocks
 
 
 # ---------------------------------------------------------------------- whole files
 
-_SPLITTERS: dict[str, Callable[[str], list[Block]]] = {
-    "text": split_text,
+_SPLITTERS: dict[str, Callable[[str, int], list[Block]]] = {
+    "text": lambda source, max_nesting: split_text(source),
     "markdown": split_markdown,
     "html": split_html,
 }
@@ -661,14 +782,17 @@ def assign_keys(blocks: list[Block]) -> list[Block]:
     return keyed
 
 
-def split(source: str, fmt: str) -> list[Block]:
-    """Split `source` in format `fmt` into keyed blocks, refusing what cannot be a document."""
+def split(source: str, fmt: str, *, max_nesting: int = MAX_NESTING) -> list[Block]:
+    """Split `source` in format `fmt` into keyed blocks, refusing what cannot be a document.
+
+    Markdown and HTML with more than `max_nesting` blocks inside one another are refused.
+    """
     splitter = _SPLITTERS.get(fmt)
     if splitter is None:
         raise ImportRefused(f"Unknown format {fmt!r}: choose text, markdown or html.")
     if not source.strip():
         raise ImportRefused("The text is empty.")
-    blocks = splitter(source)
+    blocks = splitter(source, max_nesting)
     if not blocks:
         raise ImportRefused("No readable text was found in it.")
     return assign_keys(blocks)

@@ -37,7 +37,7 @@ def document_import(
         raise ImportRefused(
             f"The text is larger than the limit of {_megabytes(settings.IMPORT_MAX_BYTES)}."
         )
-    blocks = importing.split(source, fmt)
+    blocks = importing.split(source, fmt, max_nesting=settings.IMPORT_MAX_NESTING)
     title = (title or "").strip() or importing.guess_title(blocks) or "Untitled document"
     if len(title) > 300:
         raise ImportRefused("The title is too long (300 characters at most).")

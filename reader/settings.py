@@ -87,6 +87,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After auth and htmx (its refusal is a page or a fragment): a NUL in the path or a
+    # parameter is refused before any view could hand it to PostgreSQL.
+    "annotations.http.NulRefusalMiddleware",
     # Last: the first to see a view's exception. Any refused write becomes its HTTP answer.
     "annotations.http.RefusalMiddleware",
 ]
@@ -171,6 +174,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Marginalia <noreply@l
 
 # Importing documents.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+# Quotes, lists and HTML block elements inside one another; deeper input is refused.
+IMPORT_MAX_NESTING = max(env_int("IMPORT_MAX_NESTING", 100), 1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024  # pasted text arrives in the body
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 

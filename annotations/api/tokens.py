@@ -42,6 +42,9 @@ def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name:
         raise TokenError("Give the token a name, so you can tell it apart later.")
+    if "\x00" in name:
+        # PostgreSQL cannot store one; a name is for reading, and no one reads a NUL.
+        raise TokenError("A token's name cannot hold a NUL character.")
     if len(name) > MAX_NAME_LENGTH:
         raise TokenError(f"A token's name can have at most {MAX_NAME_LENGTH} characters.")
     # Lock the person's row: two requests at once cannot both pass the limit below.

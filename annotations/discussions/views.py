@@ -112,9 +112,10 @@ def reply_form(request: HttpRequest, pk: int) -> HttpResponse:
     annotation = _annotation(request, pk)
     if not policy.can_reply(request.user, annotation):
         raise PermissionDenied("You cannot reply here.")
-    parent = (
-        _reply(request, int(request.GET.get("parent") or 0)) if request.GET.get("parent") else None
-    )
+    raw_parent = request.GET.get("parent", "")
+    if raw_parent and not (raw_parent.isascii() and raw_parent.isdigit()):
+        return refused(request, "The reply to answer is named by its number.")
+    parent = _reply(request, int(raw_parent)) if raw_parent else None
     if parent is not None and parent.annotation_id != annotation.pk:
         raise Http404("No such reply in this thread.")
     return render(

@@ -3,6 +3,8 @@ SearchQuery, with messages a reader can act on."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
@@ -93,6 +95,14 @@ class SearchForm(forms.Form):
         if len(tags) > 1:
             raise forms.ValidationError("Filter by one tag at a time.")
         return tags[0] if tags else ""
+
+    def clean_until(self) -> date | None:
+        """Up to and including that day: the search's bound is the next day's start, and there
+        is none after the last day a date can name."""
+        until = self.cleaned_data["until"]
+        if until is not None and until >= date.max:
+            raise forms.ValidationError(f"Give an end date before {date.max.isoformat()}.")
+        return until
 
     def clean_kind(self) -> str:
         return self.cleaned_data["kind"] or "all"

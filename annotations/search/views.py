@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from annotations import policy
 from annotations.api.auth import ApiAuthError, api_user, auth_error_response
+from annotations.http import mark_api_request
 from annotations.search import tags
 from annotations.search.forms import SearchForm
 from annotations.search.query import COUNT_CAP, Result, SearchError, SearchPage, search
@@ -117,6 +118,7 @@ def _json(data: dict, status: int = 200) -> JsonResponse:
 def search_api(request: HttpRequest) -> HttpResponse:
     """GET /api/search?q=...: the search page's results as JSON, for the same person (a token
     or the session)."""
+    mark_api_request(request)
     try:
         user = api_user(request)
     except ApiAuthError as refused:

@@ -6,7 +6,9 @@ exactly its text, because highlights are drawn into the html by counting code po
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 import unicodedata
 from html import escape
 from html.parser import HTMLParser
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 from reader.importing import (
     FORMATS,
     KINDS,
+    MAX_NESTING,
     Block,
     ImportRefused,
     assign_keys,
@@ -663,6 +666,148 @@ def test_refusals_are_value_errors_with_a_readable_message():
     with pytest.raises(ValueError) as caught:
         split("", "text")
     assert str(caught.value) == "The text is empty."
+
+
+# ------------------------------------------------------------------- nesting (issue 13)
+# Timings compare two runs as a ratio of CPU time, so a slow or busy machine does not matter:
+# four times the input should cost about four times as much (quadratic would be sixteen).
+
+TOO_DEEP = "The text is nested too deeply"
+
+
+def cpu_time(fmt: str, source: str, max_nesting: int = MAX_NESTING) -> float:
+    """Best of two runs: the CPU seconds split() takes, whether it accepts or refuses."""
+    best = float("inf")
+    for _ in range(2):
+        start = time.process_time()
+        with contextlib.suppress(ImportRefused):
+            split(source, fmt, max_nesting=max_nesting)
+        best = min(best, time.process_time() - start)
+    return max(best, 1e-4)
+
+
+def test_html_nesting_costs_linear_time_in_its_depth():
+    # The cap lifted out of the way: the splitter itself must not re-walk its stack per block
+    # (it did, twice per element: '<div>x' * 30000 took 34 s and doubling it 3.8 times as long).
+    def deep(n: int) -> str:
+        return "<div>x" * n
+
+    assert len(split(deep(100), "html", max_nesting=100)) == 100
+    ratio = cpu_time("html", deep(40_000), 50_000) / cpu_time("html", deep(10_000), 50_000)
+    assert ratio < 8, f"40k-deep HTML took {ratio:.1f} times as long as 10k-deep"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "chain", "depth"),
+    [
+        # One text per level, so every block is read at depth up to 99.
+        ("html", "<div>x" * 99 + "</div>" * 99, 99),
+        ("html", "<ul><li>x<blockquote>y" * 33 + "</blockquote></li></ul>" * 33, 99),
+        ("markdown", "> - " * 49 + "x\n\n", 98),
+        ("markdown", "> " * 99 + "x\n\n", 99),
+    ],
+)
+def test_many_blocks_nested_just_under_the_cap_cost_linear_time(fmt, chain, depth):
+    def document(levels: int) -> str:
+        return chain * (levels // depth)
+
+    assert split(chain, fmt, max_nesting=depth)  # accepted: under the cap
+    with pytest.raises(ImportRefused, match=TOO_DEEP):
+        split(chain, fmt, max_nesting=depth - 1)
+    ratio = cpu_time(fmt, document(40_000), depth) / cpu_time(fmt, document(10_000), depth)
+    assert ratio < 8, f"40k nested levels took {ratio:.1f} times as long as 10k"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "deep", "flat"),
+    [
+        ("html", "<div>x" * 40_000, "<p>x" * 40_000),
+        ("html", "<blockquote><ul><li>" * 14_000, "<p>x</p>" * 20_000),
+        ("markdown", "> " * 40_000 + "x", "x\n\n" * 20_000),
+        ("markdown", "- " * 40_000 + "x", "x\n\n" * 20_000),
+        ("markdown", "* " * 40_000 + "x", "x\n\n" * 20_000),
+        ("markdown", "1. " * 30_000 + "x", "x\n\n" * 22_500),
+    ],
+)
+def test_deep_nesting_is_refused_quickly(fmt, deep, flat):
+    assert len(deep) <= len(flat) * 2
+    with pytest.raises(ImportRefused, match=TOO_DEEP):
+        split(deep, fmt)
+    # Refusing stops at the cap, so it costs far less than reading a flat text of that size.
+    assert cpu_time(fmt, deep) < cpu_time(fmt, flat) / 2
+
+
+@pytest.mark.parametrize(
+    ("fmt", "source", "max_nesting", "where"),
+    [
+        ("html", "<div>" * 150 + "x", 100, "reached at a <div> on line 1, column 501."),
+        ("html", "<p>Hi</p>\n<ul><li><ol><li>x", 3, "a <li> on line 2, column 13."),
+        ("html", "<html><body><div><p>x", 3, "a <p> on line 1, column 18."),
+        ("markdown", "> " * 150 + "x", 100, "reached at a quote on line 1."),
+        ("markdown", "Intro\n\n" + "".join("  " * i + "- x\n" for i in range(12)), 10, "line 13."),
+        ("markdown", "> - > 1. x", 3, "reached at a list on line 1."),
+        ("markdown", "Intro\n\n> > <div><div>x</div></div>", 3, "a <div> on line 3."),
+    ],
+)
+def test_refusal_names_the_nesting_the_limit_and_where(fmt, source, max_nesting, where):
+    with pytest.raises(ImportRefused) as caught:
+        split(source, fmt, max_nesting=max_nesting)
+    message = str(caught.value)
+    assert message.startswith(
+        f"The text is nested too deeply: more than {max_nesting} levels of blocks "
+        "(quotes, lists or HTML elements) inside one another"
+    )
+    assert where in message
+    assert message.endswith("Flatten the nesting and try again.")
+
+
+def test_a_very_deep_blockquote_is_refused_for_its_nesting_not_as_unreadable():
+    # markdown-it silently drops what lies past its nesting limit, which left nothing to read.
+    for source in ("> " * 50_000 + "x", "Some text first.\n\n" + "> " * 50_000 + "x"):
+        with pytest.raises(ImportRefused, match=TOO_DEEP):
+            split(source, "markdown")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "source"),
+    [
+        ("markdown", "> - > x"),
+        ("markdown", "1. a\n\n   > - b\n   >\n   >   > c"),
+        ("html", "<html><body><div>x</div></body></html>"),
+        ("html", "<blockquote><ul><li>x</li></ul></blockquote>"),
+    ],
+)
+def test_nesting_exactly_at_the_cap_is_accepted(fmt, source):
+    assert split(source, fmt, max_nesting=4 if "1. a" in source else 3)
+
+
+def test_moderate_nesting_keeps_every_block_and_level():
+    # Ten list levels and lists in quotes: nothing dropped, levels as deep as written.
+    source = "".join("  " * i + f"- item {i + 1}\n" for i in range(10))
+    assert kinds(split_markdown(source)) == [
+        ("list_item", f"item {i}", i, False) for i in range(1, 11)
+    ]
+    quoted = "> Quote\n>\n" + "".join(">" + "   " * i + f" 1. step {i + 1}\n" for i in range(6))
+    assert kinds(split_markdown(quoted)) == [("blockquote", "Quote", 0, False)] + [
+        ("blockquote", f"step {i}", 0, False) for i in range(1, 7)
+    ]
+    html = "<ul><li>" * 10 + "deep" + "</li></ul>" * 10 + "<ol><li>top</li></ol>"
+    assert kinds(split_html(html)) == [
+        ("list_item", "deep", 10, False),
+        ("list_item", "top", 1, True),
+    ]
+    nested = "<div><section><blockquote><div><p>One<p>Two</blockquote><h2>Head</h2></section>"
+    assert kinds(split_html(nested)) == [
+        ("blockquote", "One", 0, False),
+        ("blockquote", "Two", 0, False),
+        ("heading", "Head", 2, False),
+    ]
+
+
+def test_text_has_no_nesting_to_refuse():
+    assert kinds(split("> " * 500 + "x", "text", max_nesting=1)) == [
+        ("blockquote", ("> " * 499 + "x").strip(), 0, False)
+    ]
 
 
 # ------------------------------------------------------------------- small helpers
