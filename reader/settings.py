@@ -215,6 +215,9 @@ CACHES = {
 # Annotations.
 ANNOTATION_BODY_MAX_CHARS = env_int("ANNOTATION_BODY_MAX_CHARS", 10_000)
 ANNOTATION_MAX_PARAGRAPHS = env_int("ANNOTATION_MAX_PARAGRAPHS", 200)
+# Replies nest at most this deep (a reply to the note is at depth 1); a reply to one at the
+# maximum depth is stored beside it, under the same parent, instead of one level deeper.
+REPLY_MAX_DEPTH = max(env_int("REPLY_MAX_DEPTH", 50), 1)
 # Importing W3C JSON-LD (or a Hypothesis export): the largest file, and most annotations in it.
 ANNOTATION_IMPORT_MAX_BYTES = env_int("ANNOTATION_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 ANNOTATION_IMPORT_MAX_COUNT = env_int("ANNOTATION_IMPORT_MAX_COUNT", 20_000)

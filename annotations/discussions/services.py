@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -100,6 +101,28 @@ def discussion_create(
     return annotation
 
 
+def _nesting_parent(annotation_id: int, parent: Reply | None) -> Reply | None:
+    """Where a reply answering `parent` is stored: under `parent` unless that would nest it
+    deeper than settings.REPLY_MAX_DEPTH (a reply to the note is at depth 1), else under the
+    ancestor of `parent` at the maximum depth minus one (None: the note itself). One query for
+    the thread's shape, walked up with a loop, never recursion."""
+    if parent is None:
+        return None
+    deepest = max(settings.REPLY_MAX_DEPTH, 1)
+    parents = dict(Reply.objects.filter(annotation_id=annotation_id).values_list("id", "parent_id"))
+    path = [parent.pk]  # parent, its parent, ... up to the reply on the note
+    seen = {parent.pk}
+    while (up := parents.get(path[-1])) is not None and up not in seen:
+        seen.add(up)
+        path.append(up)
+    if len(path) < deepest:
+        return parent
+    if deepest == 1:
+        return None
+    # path[-1] is at depth 1, so path[-(deepest - 1)] is at depth deepest - 1.
+    return Reply.objects.get(pk=path[-(deepest - 1)])
+
+
 @transaction.atomic
 def reply_create(
     *, author: User, annotation_id: int, body: str, parent_id: int | None = None
@@ -127,9 +150,13 @@ def reply_create(
         if parent.status in (Annotation.Status.HIDDEN, Annotation.Status.DELETED):
             raise ThreadClosed("That reply was removed: answer the thread instead.")
     ratelimit.hit(author, "post")
+    # Threads nest no deeper than REPLY_MAX_DEPTH: under a reply already at the maximum depth
+    # (or deeper, stored before the cap), the new reply goes beside it, at the maximum depth.
+    # The note row's lock above keeps the thread's shape still while this is decided.
+    home = _nesting_parent(annotation.pk, parent)
     reply = Reply(
         annotation=annotation,
-        parent=parent,
+        parent=home,
         author=author,
         body=body,
         body_html=render_markdown(body),

@@ -18,15 +18,24 @@ from annotations.models import Reply
 MAX_VISIBLE_DEPTH = 5
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # the generated == and repr would recurse down a chain
 class Node:
     reply: Any
     depth: int
     children: list[Node] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return f"Node(reply={self.reply.pk!r}, depth={self.depth}, children={len(self.children)})"
+
     @property
     def descendants(self) -> int:
-        return sum(1 + child.descendants for child in self.children)
+        # Counted with a stack, not recursion: a chain of replies can be any length.
+        count, stack = 0, list(self.children)
+        while stack:
+            node = stack.pop()
+            count += 1
+            stack.extend(node.children)
+        return count
 
 
 def build_tree(
@@ -37,7 +46,8 @@ def build_tree(
     Top-level replies are those whose parent is `root_id` (None: the thread's note itself).
     Siblings keep time order, except that the accepted answer comes first among them.
     Replies whose parent is missing (not fetched) are dropped with their subtree, so a caller
-    that filtered the parent out never shows its children out of context.
+    that filtered the parent out never shows its children out of context. Built with a stack,
+    not recursion: however deep a chain of replies, Python's recursion limit is never reached.
     """
     children: dict[Any, list[Any]] = defaultdict(list)
     for reply in replies:
@@ -46,13 +56,15 @@ def build_tree(
     def order(items: list[Any]) -> list[Any]:
         return sorted(items, key=lambda r: (r.pk != answer_id, r.created_at, r.pk))
 
-    def grow(parent_id: Any, depth: int) -> list[Node]:
-        return [
-            Node(reply, depth, grow(reply.pk, depth + 1))
-            for reply in order(children.get(parent_id, []))
-        ]
-
-    return grow(root_id, 0)
+    roots: list[Node] = []
+    stack: list[tuple[Any, int, list[Node]]] = [(root_id, 0, roots)]
+    while stack:
+        parent_id, depth, siblings = stack.pop()
+        for reply in order(children.get(parent_id, [])):
+            node = Node(reply, depth)
+            siblings.append(node)
+            stack.append((reply.pk, depth + 1, node.children))
+    return roots
 
 
 def flatten(nodes: list[Node], *, max_depth: int = MAX_VISIBLE_DEPTH) -> list[tuple[str, Any]]:

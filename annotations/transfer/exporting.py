@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import BooleanField, F, Func, Value
 from django.utils import timezone
 
@@ -154,20 +155,22 @@ def _thread_md(replies: list[Reply]) -> str:
         # A reply whose parent the reader may not see hangs from the note, not nowhere.
         children[reply.parent_id if reply.parent_id in ids else None].append(reply)
     lines: list[str] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for reply in children[parent]:
-            pad = "  " * depth
-            head = f"{pad}- **{reply.author.get_username()}** ({reply.created_at:%Y-%m-%d}):"
-            if reply.status == Annotation.Status.DELETED:
-                lines.append(f"{head} [deleted]")
-            else:
-                body = reply.body.strip().splitlines() or [""]
-                lines.append(f"{head} {body[0]}")
-                lines.extend(f"{pad}  {line}" if line else "" for line in body[1:])
-            walk(reply.pk, depth + 1)
-
-    walk(None, 0)
+    # Walked with a stack, not recursion, however long a chain of replies. Replies stored deeper
+    # than the nesting cap (before it, or imported) are indented as at the cap, so a long chain
+    # does not make the export grow with the square of its length.
+    deepest = max(settings.REPLY_MAX_DEPTH, 1) - 1
+    stack: list[tuple[Reply, int]] = [(reply, 0) for reply in reversed(children[None])]
+    while stack:
+        reply, depth = stack.pop()
+        pad = "  " * min(depth, deepest)
+        head = f"{pad}- **{reply.author.get_username()}** ({reply.created_at:%Y-%m-%d}):"
+        if reply.status == Annotation.Status.DELETED:
+            lines.append(f"{head} [deleted]")
+        else:
+            body = reply.body.strip().splitlines() or [""]
+            lines.append(f"{head} {body[0]}")
+            lines.extend(f"{pad}  {line}" if line else "" for line in body[1:])
+        stack.extend((child, depth + 1) for child in reversed(children.get(reply.pk, [])))
     return "\n".join(lines)
 
 

@@ -172,3 +172,39 @@ def test_flatten_balances_and_shows_each_reply_at_most_once(replies, max_depth):
     # Every reply is either shown or counted behind a "more" link.
     hidden = sum(node.descendants for event, node in out if event == "more")
     assert len(opened) + hidden == len(replies)
+
+
+# Deep chains -----------------------------------------------------------------------------------
+
+DEEP = 20_000  # far past Python's recursion limit
+
+
+def test_a_chain_far_deeper_than_the_recursion_limit_builds_and_counts():
+    tree = build_tree(chain(DEEP))
+    node, depth = tree[0], 0
+    while node.children:
+        assert node.depth == depth and len(node.children) == 1
+        node, depth = node.children[0], depth + 1
+    assert (node.reply.pk, node.depth) == (DEEP, DEEP - 1)
+    assert tree[0].descendants == DEEP - 1
+
+
+def test_a_deep_chain_flattens_with_a_more_link_at_the_limit():
+    out = events(build_tree(chain(DEEP)))
+    assert out[MAX_VISIBLE_DEPTH - 1 : MAX_VISIBLE_DEPTH + 1] == [
+        ("open", MAX_VISIBLE_DEPTH),
+        ("more", MAX_VISIBLE_DEPTH),
+    ]
+    assert len(out) == 2 * MAX_VISIBLE_DEPTH + 1
+
+
+def test_a_deep_chain_flattens_whole_without_a_limit():
+    out = events(build_tree(chain(DEEP)), max_depth=DEEP + 1)
+    assert out[:2] == [("open", 1), ("open", 2)]
+    assert out[-1] == ("close", 1)
+    assert len(out) == 2 * DEEP
+
+
+def test_a_deep_node_has_a_short_repr():
+    tree = build_tree(chain(DEEP))
+    assert repr(tree[0]) == "Node(reply=1, depth=0, children=1)"
